@@ -1,0 +1,1 @@
+"""newsbot: a newsroom's posts as push alerts on Telegram and Discord."""

@@ -1,0 +1,292 @@
+"""The records every layer trades in.
+
+Frozen dataclasses, built by one layer and read by the next: sources make
+`Entry`, the normalizer makes `Post`, the formatter makes `Alert`, the `Store`
+returns `Chat` and `Delivery`. ORM rows and SDK objects never leave their package;
+these do.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal
+
+Platform = Literal["telegram", "discord", "console"]
+ChatKind = Literal["user", "group", "channel"]
+Language = Literal["ko", "en"]
+
+#: Subscription keys with a meaning of their own: every post, every breaking post.
+ALL = "all"
+BREAKING = "breaking"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One item as a source found it, before normalizing.
+
+    Text fields hold what the source wrote, entities already decoded; `title`,
+    `summary` and `content` may still carry HTML. Dates may be naive, meaning
+    "in the source's time zone".
+    """
+
+    #: The feed's id/guid, if it had one.
+    guid: str | None
+    #: The item's link, absolute when the source could resolve it.
+    link: str | None
+    title: str | None
+    #: A summary or excerpt the source gave (HTML or text).
+    summary: str | None = None
+    #: The body (HTML or Markdown rendered to HTML).
+    content: str | None = None
+    categories: tuple[str, ...] = ()
+    published: datetime | None = None
+    updated: datetime | None = None
+    #: A picture for the item (thumbnail, enclosure, front matter `image`).
+    image: str | None = None
+    #: True or False when the source said so explicitly (front matter `breaking`).
+    breaking: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What one parse of a source's body found."""
+
+    #: `rss`, `atom`, `rdf`, `json` or `posts`.
+    kind: str
+    title: str | None
+    #: The site's own address, if the feed names it.
+    link: str | None
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    """A normalized post: what newsbot stores once and alerts on."""
+
+    #: The configured source's name.
+    source: str
+    #: Identity within the source: the feed's id, else the canonical link.
+    guid: str
+    #: Absolute http(s) link.
+    link: str
+    #: Plain text, no markup, no entities.
+    title: str
+    #: Plain text (markup and site boilerplate removed), not yet cut to length.
+    excerpt: str
+    #: As written by the source; matched case-insensitively.
+    categories: tuple[str, ...]
+    #: Aware; None only when the source gave no date and nobody stamped it.
+    published_at: datetime | None
+    image: str | None
+    breaking: bool
+    #: The canonical link's fingerprint: the same story from a second source.
+    fingerprint: str
+    #: The database id, once stored.
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """What a chat sees. Made by the formatter, rendered by an adapter."""
+
+    headline: str
+    excerpt: str
+    #: None for an admin broadcast without a link.
+    link: str | None
+    categories: tuple[str, ...]
+    breaking: bool
+    image: str | None = None
+    #: The site's host, for link text such as "newsdao.kr에서 보기".
+    site: str | None = None
+    source: str | None = None
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    """A chat on one platform that can receive alerts."""
+
+    platform: Platform
+    #: The platform's own id for the chat, as text.
+    chat_id: str
+    kind: ChatKind = "user"
+    language: Language = "ko"
+    active: bool = True
+    title: str | None = None
+    #: The database id, once stored.
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Broadcast:
+    """An admin's message to every chat, or to one category's subscribers."""
+
+    text: str
+    category: str | None
+    author: str
+    id: int | None = None
+    created_at: datetime | None = None
+
+
+class DeliveryState(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+#: Lower sorts first: broadcasts, then breaking alerts, then the rest.
+PRIORITY_BROADCAST = 0
+PRIORITY_BREAKING = 1
+PRIORITY_NORMAL = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One outbox row: one post or broadcast for one chat."""
+
+    id: int
+    chat: Chat
+    #: Exactly one of `post` and `broadcast` is set.
+    post: Post | None
+    broadcast: Broadcast | None
+    priority: int
+    state: DeliveryState
+    attempts: int
+    next_attempt_at: datetime
+    created_at: datetime
+    message_id: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    chat_id: int
+    #: As the user wrote it; matched by its lower-case form.
+    category: str
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    """What newsbot remembers about one source between fetches."""
+
+    name: str
+    etag: str | None = None
+    last_modified: str | None = None
+    #: Hash of the last body parsed, so an unchanged 200 is not parsed again.
+    content_hash: str | None = None
+    #: False until the first successful fetch has recorded what was there.
+    initialized: bool = False
+    failures: int = 0
+    last_fetch_at: datetime | None = None
+    last_ok_at: datetime | None = None
+    last_error: str | None = None
+    next_fetch_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CategoryCount:
+    name: str
+    posts: int
+
+
+# --- outcomes of a send, as adapters report them --------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """The platform took the message."""
+
+    message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RetryAfter:
+    """The platform asked us to wait; never a reason to give up."""
+
+    seconds: float
+    #: True when the whole platform is paused, not just this chat.
+    everywhere: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChatGone:
+    """The chat blocked the bot, removed it, or no longer exists."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class ChatMoved:
+    """The chat has a new id (a Telegram group became a supergroup)."""
+
+    new_chat_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """The platform refuses this content for good; retrying cannot help."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TransientFailure:
+    """A network error, a timeout or a 5xx: try again later."""
+
+    reason: str
+
+
+Outcome = Sent | RetryAfter | ChatGone | ChatMoved | Rejected | TransientFailure
+
+
+# --- commands ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """A command as a platform delivered it, in platform-neutral terms."""
+
+    chat: Chat
+    #: Without the slash and without any `@BotName`, lower-case.
+    command: str
+    #: The words after the command, as typed (quotes kept as typed).
+    args: str = ""
+    #: The platform's id of the person who typed it, if known.
+    user_id: str | None = None
+    #: True when the platform says the user may manage this chat.
+    can_manage: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class LinkItem:
+    """A line in a reply that links somewhere: a post in `/latest`."""
+
+    title: str
+    link: str
+    breaking: bool = False
+    published_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A button under a reply; pressing it runs `command` with `args`."""
+
+    label: str
+    command: str
+    args: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A command's answer, rendered by the adapter in its platform's markup."""
+
+    text: str
+    items: tuple[LinkItem, ...] = ()
+    buttons: tuple[Button, ...] = ()
+    #: Visible only to the person who asked, where the platform can do that.
+    private: bool = False
+    #: Replace the message the button was pressed on instead of sending a new one.
+    edit: bool = False

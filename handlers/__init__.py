@@ -1,0 +1,1 @@
+"""Platform adapters (Telegram, Discord, console) and the shared command logic."""
