@@ -1,15 +1,11 @@
-"""The adapter seam: what the core needs from a platform, and nothing more."""
+"""The adapter seam: what the core needs from a platform, and what a platform may ask of the core."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
 from bot.models import Alert, Chat, Invocation, Outcome, Platform, Reply
-
-#: How an adapter hands an incoming command to the core and gets the answer.
-CommandCallback = Callable[[Invocation], Awaitable[Reply]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +26,41 @@ class PlatformLimits:
     excerpt_length: int = 300
 
 
+class Inbox(Protocol):
+    """What an adapter may ask of the core: implemented by `handlers.commands.Commands`."""
+
+    async def command(self, invocation: Invocation) -> Reply:
+        """Run one command (typed, or a button pressed) and return the answer.
+
+        Never raises for bad input: a malformed command gets the help as its reply.
+        """
+
+    async def chat_added(self, chat: Chat) -> Reply | None:
+        """The bot was added to a group or channel; returns a welcome, if any."""
+
+    async def chat_removed(self, chat: Chat) -> None:
+        """The bot was blocked, kicked, or the chat was deleted: stop sending there."""
+
+    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
+        """The platform gave the chat a new id (Telegram group → supergroup)."""
+
+    async def categories(self) -> list[str]:
+        """Known categories, for autocomplete and keyboards."""
+
+
 class Adapter(Protocol):
     """One platform. Built by `bot.app` with its part of the settings.
 
-    `send` and `reply` never raise for a platform's refusal: they return an
-    `Outcome` the dispatcher acts on. They raise only for programming errors.
+    `send` and `reply` never raise for a platform's refusal or a network error:
+    they return an `Outcome` the dispatcher acts on. They raise only for
+    programming errors.
     """
 
     platform: Platform
     limits: PlatformLimits
 
-    async def start(self, on_command: CommandCallback) -> None:
-        """Connect, and start passing incoming commands to `on_command`."""
+    async def start(self, inbox: Inbox) -> None:
+        """Connect, and start passing incoming commands to `inbox`. Returns once connected."""
 
     async def stop(self) -> None:
         """Stop receiving and release the connection; idempotent."""
