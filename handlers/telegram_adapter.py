@@ -1,0 +1,529 @@
+"""Telegram: python-telegram-bot v22 running inside newsbot's own event loop.
+
+Incoming: commands (in private chats, groups with `/cmd@BotName`, channel posts),
+button presses and the bot's own membership changes become calls on the `Inbox`.
+Outgoing: alerts and replies in HTML parse mode, every piece of text escaped, and
+every python-telegram-bot error turned into an `Outcome` in one place (`outcome_of`).
+No rate limiting here: the core's dispatcher paces sends by `limits`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import warnings
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import timedelta
+from html import escape
+from typing import Any, Final, Literal
+from urllib.parse import urlsplit
+
+from telegram import (
+    BotCommand,
+    ChatMember,
+    ChatMemberUpdated,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Update,
+    User,
+)
+from telegram import Chat as TgChat
+from telegram import Message as TgMessage
+from telegram.constants import ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    TelegramError,
+)
+from telegram.error import (
+    RetryAfter as TgRetryAfter,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import TelegramSettings
+from bot.errors import ConfigError, NewsbotError
+from bot.models import (
+    Alert,
+    Button,
+    Chat,
+    ChatGone,
+    ChatMoved,
+    Invocation,
+    Language,
+    Outcome,
+    Platform,
+    PlatformLimits,
+    Rejected,
+    Reply,
+    RetryAfter,
+    Sent,
+    TransientFailure,
+)
+from handlers.base import Inbox
+from handlers.telegram_request import AiohttpRequest
+
+log = logging.getLogger(__name__)
+
+#: The command menu: (command, Korean description, English description).
+MENU: Final = (
+    ("start", "시작하기와 구독 방법", "Start and how to subscribe"),
+    ("help", "도움말", "Help"),
+    ("latest", "최신 기사 (예: /latest 5)", "Latest posts (e.g. /latest 5)"),
+    ("category", "분야별 최신 기사 (예: /category IT)", "Latest in a category (/category IT)"),
+    ("categories", "분야 목록과 구독 버튼", "Categories, with subscribe buttons"),
+    ("subscribe", "분야 구독 (예: /subscribe IT)", "Subscribe (e.g. /subscribe IT)"),
+    ("unsubscribe", "구독 해지", "Unsubscribe"),
+    ("subscriptions", "내 구독 목록", "My subscriptions"),
+    ("lang", "언어 설정 (ko 또는 en)", "Language (ko or en)"),
+)
+#: Commands answered in a group even without `@BotName` (others may be another bot's).
+KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | {"broadcast", "stats"}
+UPDATES: Final = ["message", "channel_post", "callback_query", "my_chat_member"]
+#: Bad Request descriptions that mean the chat is gone for us.
+GONE: Final = (
+    "chat not found",
+    "bot was kicked",
+    "bot was blocked",
+    "user is deactivated",
+    "group chat was deactivated",
+    "not enough rights to send",
+    "have no rights to send",
+    "need administrator rights",
+    "peer_id_invalid",
+)
+PARSE_ERROR: Final = "can't parse entities"
+TEXT_LIMIT: Final = 4096
+CALLBACK_LIMIT: Final = 64
+FALLBACK_HELP: Final = {
+    "ko": "명령을 처리하지 못했습니다. /help 로 사용법을 확인하세요.",
+    "en": "Something went wrong. Send /help to see what I can do.",
+}
+_LABELS: Final = {
+    "ko": ("🔴 속보", "{site}에서 보기"),
+    "en": ("🔴 Breaking", "View on {site}"),
+}
+
+AnyApplication = Application[Any, Any, Any, Any, Any, Any]
+
+
+class TelegramAdapter:
+    """The Telegram side of newsbot; see the module docstring."""
+
+    platform: Platform = "telegram"
+
+    def __init__(
+        self,
+        settings: TelegramSettings,
+        *,
+        bot_name_hint: str | None = None,
+        poll_timeout: float = 10.0,
+        request_timeout: float = 10.0,
+    ) -> None:
+        """`bot_name_hint`: the bot's username if getMe has not told it yet.
+
+        Raises `ConfigError` when no token is set.
+        """
+        if settings.token is None:
+            raise ConfigError("telegram.token is not set")
+        self._token = settings.token.get_secret_value()
+        self._settings = settings
+        self._username = (bot_name_hint or "").lstrip("@")
+        self._poll_timeout, self._request_timeout = poll_timeout, request_timeout
+        self.limits = PlatformLimits(
+            text_length=TEXT_LIMIT,
+            per_second=1000.0 if settings.allow_paid_broadcast else settings.per_second,
+            per_chat_per_second=settings.per_chat_per_second,
+            per_group_per_minute=settings.per_group_per_minute,
+        )
+        self._app: AnyApplication | None = None
+        self._inbox: Inbox | None = None
+        self._buttons: OrderedDict[str, tuple[str, str]] = OrderedDict()
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    async def start(self, inbox: Inbox) -> None:
+        """Connect (getMe), register the command menu, start long polling."""
+        self._inbox = inbox
+        app = self._build()
+        try:
+            await app.initialize()
+        except InvalidToken as exc:
+            raise ConfigError("telegram: the Bot API refused the token") from exc
+        except TelegramError as exc:
+            raise NewsbotError(f"telegram: cannot reach the Bot API: {exc.message}") from exc
+        self._app = app
+        self._username = app.bot.username or self._username
+        await self._register_commands()
+        await app.start()
+        assert app.updater is not None
+        await app.updater.start_polling(timeout=int(self._poll_timeout), allowed_updates=UPDATES)
+
+    async def stop(self) -> None:
+        """Stop polling, then the application; idempotent."""
+        app, self._app = self._app, None
+        if app is None:
+            return
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        if app.running:
+            await app.stop()
+        await app.shutdown()
+
+    def _build(self) -> AnyApplication:
+        timeout = self._request_timeout
+        app = (
+            ApplicationBuilder()
+            .token(self._token)
+            .base_url(self._settings.api_url)
+            .request(AiohttpRequest(read_timeout=timeout, connect_timeout=timeout))
+            .get_updates_request(AiohttpRequest(connection_limit=2, read_timeout=timeout))
+            .concurrent_updates(8)
+            .build()
+        )
+        commands = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
+        app.add_handler(MessageHandler(commands & filters.COMMAND, self._on_command))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
+        app.add_handler(CallbackQueryHandler(self._on_button))
+        app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_error_handler(self._on_error)
+        return app
+
+    async def _register_commands(self) -> None:
+        for language, column in ((None, 1), ("en", 2)):
+            menu = [BotCommand(row[0], row[column]) for row in MENU]
+            try:
+                await self._bot.set_my_commands(menu, language_code=language)
+            except TelegramError as exc:
+                log.warning("telegram: setMyCommands failed: %s", exc.message)
+
+    @property
+    def _bot(self) -> Any:
+        if self._app is None:
+            raise RuntimeError("TelegramAdapter is not started")
+        return self._app.bot
+
+    # --- outgoing -----------------------------------------------------------------------
+
+    async def send(self, chat: Chat, alert: Alert) -> Outcome:
+        """Send one alert; on "can't parse entities" resend it as plain text."""
+        outcome = await self._send(chat.chat_id, render_alert(alert, chat.language))
+        if isinstance(outcome, Rejected) and PARSE_ERROR in outcome.reason:
+            log.warning("telegram: alert refused as HTML (%s); resending as text", outcome.reason)
+            return await self._send(chat.chat_id, render_plain(alert, chat.language), html=False)
+        return outcome
+
+    async def reply(self, chat: Chat, reply: Reply) -> Outcome:
+        return await self._send(chat.chat_id, render_reply(reply), markup=self._keyboard(reply))
+
+    async def _send(
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        html: bool = True,
+        markup: InlineKeyboardMarkup | None = None,
+        thread: int | None = None,
+    ) -> Outcome:
+        try:
+            message = await self._bot.send_message(
+                chat_id=_chat_id(chat_id),
+                text=text,
+                parse_mode=ParseMode.HTML if html else None,
+                reply_markup=markup,
+                message_thread_id=thread,
+            )
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return Sent(str(message.message_id))
+
+    async def _edit(self, chat: Chat, message_id: int, reply: Reply) -> Outcome:
+        try:
+            await self._bot.edit_message_text(
+                chat_id=_chat_id(chat.chat_id),
+                message_id=message_id,
+                text=render_reply(reply),
+                parse_mode=ParseMode.HTML,
+                reply_markup=self._keyboard(reply),
+            )
+        except BadRequest as exc:
+            if "message is not modified" in exc.message:
+                return Sent(str(message_id))
+            return outcome_of(exc)
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return Sent(str(message_id))
+
+    def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
+        if not reply.buttons:
+            return None
+        keys = [InlineKeyboardButton(b.label, callback_data=self._encode(b)) for b in reply.buttons]
+        return InlineKeyboardMarkup([keys[i : i + 2] for i in range(0, len(keys), 2)])
+
+    def _encode(self, button: Button) -> str:
+        """`command args` if it fits Telegram's 64 bytes, else a key into a bounded table."""
+        data = f"{button.command} {button.args}".strip()
+        if len(data.encode()) <= CALLBACK_LIMIT:
+            return data
+        key = "#" + hashlib.sha256(data.encode()).hexdigest()[:32]
+        self._buttons[key] = (button.command, button.args)
+        self._buttons.move_to_end(key)
+        while len(self._buttons) > 10_000:
+            self._buttons.popitem(last=False)
+        return key
+
+    def _decode(self, data: str | None) -> tuple[str, str]:
+        """The button's command and args; an unknown or expired button asks for help."""
+        if not data:
+            return "help", ""
+        if data.startswith("#"):
+            return self._buttons.get(data, ("help", ""))
+        command, _, args = data.partition(" ")
+        return command, args
+
+    # --- incoming -----------------------------------------------------------------------
+
+    async def _on_command(self, update: Update, context: object) -> None:
+        """A message starting with a command: run it and answer in the same chat/topic."""
+        message = update.effective_message
+        if message is None or not message.text:
+            return
+        parsed = parse_command(message.text, self._username)
+        if parsed is None:
+            return
+        name, args, addressed = parsed
+        chat = chat_of(message.chat, message.from_user)
+        if chat.kind == "group" and not addressed and name not in KNOWN_COMMANDS:
+            return  # another bot's command, typed without @its_name
+        user = message.from_user
+        invocation = Invocation(
+            chat, name, args, str(user.id) if user else None, await self._can_manage(message)
+        )
+        reply = await self._ask(invocation)
+        thread = message.message_thread_id if message.is_topic_message else None
+        await self._answer(chat, reply, thread)
+
+    async def _on_button(self, update: Update, context: object) -> None:
+        """A button press: acknowledge it, run its command, edit in place if asked."""
+        query = update.callback_query
+        if query is None:
+            return
+        await _quietly(query.answer())
+        message = query.message
+        if message is None:
+            return
+        chat = chat_of(message.chat, query.from_user)
+        command, args = self._decode(query.data)
+        allowed = await self._user_can_manage(message.chat, query.from_user)
+        reply = await self._ask(Invocation(chat, command, args, str(query.from_user.id), allowed))
+        if reply.edit and isinstance(message, TgMessage):
+            await self._edit(chat, message.message_id, reply)
+        else:
+            await self._answer(chat, reply, None)
+
+    async def _on_membership(self, update: Update, context: object) -> None:
+        """The bot was added to, or removed from, a chat."""
+        change = update.my_chat_member
+        if change is None or self._inbox is None:
+            return
+        chat = chat_of(change.chat, change.from_user)
+        what = membership_change(change)
+        if what == "removed":
+            await self._inbox.chat_removed(chat)
+        elif what == "added" and chat.kind != "user":
+            welcome = await self._inbox.chat_added(chat)
+            if welcome is not None:
+                await self._answer(chat, welcome, None)
+
+    async def _on_migrate(self, update: Update, context: object) -> None:
+        """A group became a supergroup: its id changed."""
+        message = update.effective_message
+        if message is None or message.migrate_to_chat_id is None or self._inbox is None:
+            return
+        await self._inbox.chat_moved(chat_of(message.chat, None), str(message.migrate_to_chat_id))
+
+    async def _on_error(self, update: object, context: Any) -> None:
+        error = context.error
+        log.warning("telegram: handling an update failed: %s: %s", type(error).__name__, error)
+
+    async def _ask(self, invocation: Invocation) -> Reply:
+        """The inbox's reply; on any failure, one log line and the help."""
+        assert self._inbox is not None
+        try:
+            return await self._inbox.command(invocation)
+        except Exception as exc:
+            log.warning("telegram: /%s failed: %s: %s", invocation.command, type(exc).__name__, exc)
+        try:
+            return await self._inbox.command(
+                Invocation(invocation.chat, "help", "", invocation.user_id)
+            )
+        except Exception:
+            return Reply(FALLBACK_HELP[invocation.chat.language])
+
+    async def _answer(self, chat: Chat, reply: Reply, thread: int | None) -> None:
+        outcome = await self._send(
+            chat.chat_id, render_reply(reply), markup=self._keyboard(reply), thread=thread
+        )
+        if not isinstance(outcome, Sent):
+            log.warning("telegram: reply to %s not delivered: %s", chat.chat_id, outcome)
+
+    async def _can_manage(self, message: TgMessage) -> bool:
+        if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
+            return True  # a channel post, or an anonymous group admin
+        return await self._user_can_manage(message.chat, message.from_user)
+
+    async def _user_can_manage(self, chat: TgChat, user: User | None) -> bool:
+        """In a group, only its administrators manage it; elsewhere, whoever is there."""
+        if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+            return True
+        if user is None:
+            return False
+        try:
+            member = await self._bot.get_chat_member(chat.id, user.id)
+        except TelegramError:
+            return False
+        return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+
+# --- translation, pure ----------------------------------------------------------------------
+
+
+def outcome_of(exc: TelegramError) -> Outcome:
+    """The one place python-telegram-bot's errors become outcomes."""
+    if isinstance(exc, TgRetryAfter):
+        return RetryAfter(_retry_seconds(exc))
+    if isinstance(exc, ChatMigrated):
+        return ChatMoved(str(exc.new_chat_id))
+    if isinstance(exc, Forbidden):
+        return ChatGone(exc.message)
+    if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is one
+        lowered = exc.message.lower()
+        return ChatGone(exc.message) if any(g in lowered for g in GONE) else Rejected(exc.message)
+    if isinstance(exc, InvalidToken):
+        return TransientFailure("the Bot API refused the token")
+    return TransientFailure(exc.message or type(exc).__name__)
+
+
+def _retry_seconds(exc: TgRetryAfter) -> float:
+    with warnings.catch_warnings():
+        # v22 warns that `retry_after` becomes a timedelta; both forms are handled.
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def parse_command(text: str, username: str) -> tuple[str, str, bool] | None:
+    """(command, args, addressed to us by name) — None for another bot's command."""
+    head, *rest = text.strip().split(None, 1)
+    name, _, target = head[1:].partition("@")
+    if target and target.lower() != username.lower():
+        return None
+    return name.lower(), (rest[0].strip() if rest else ""), bool(target)
+
+
+def chat_of(chat: TgChat, user: User | None) -> Chat:
+    """The platform-neutral chat; a private chat's language follows the user's app."""
+    kind: Literal["user", "group", "channel"] = (
+        "user"
+        if chat.type == ChatType.PRIVATE
+        else "channel"
+        if chat.type == ChatType.CHANNEL
+        else "group"
+    )
+    language: Language = "ko"
+    if kind == "user" and user is not None and user.language_code:
+        language = "ko" if user.language_code.lower().startswith("ko") else "en"
+    title = chat.title or chat.full_name or chat.username
+    return Chat("telegram", str(chat.id), kind, language, title=title)
+
+
+def membership_change(change: ChatMemberUpdated) -> Literal["added", "removed"] | None:
+    was, now = _is_in(change.old_chat_member), _is_in(change.new_chat_member)
+    if was == now:
+        return None
+    return "added" if now else "removed"
+
+
+def _is_in(member: ChatMember) -> bool:
+    if member.status == ChatMember.RESTRICTED:
+        return bool(getattr(member, "is_member", False))
+    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
+
+
+# --- rendering, pure ------------------------------------------------------------------------
+
+
+def render_alert(alert: Alert, language: Language) -> str:
+    """The alert in Telegram HTML: breaking line, bold headline, excerpt, link, hashtags."""
+    breaking, view = _LABELS[language]
+    lines = [breaking] if alert.breaking else []
+    if alert.headline:
+        lines.append(f"<b>{escape(alert.headline)}</b>")
+    if alert.excerpt:
+        lines.append(escape(alert.excerpt[:3000]))
+    tail = []
+    if alert.link:
+        label = view.format(site=_site(alert))
+        tail.append(f'<a href="{escape(alert.link, quote=True)}">{escape(label)}</a>')
+    if tags := hashtags(alert.categories):
+        tail.append(escape(tags))
+    return "\n\n".join(part for part in ("\n".join(lines), "\n".join(tail)) if part)
+
+
+def render_plain(alert: Alert, language: Language) -> str:
+    """The same alert without markup, for when Telegram refuses the HTML."""
+    breaking, view = _LABELS[language]
+    lines = [breaking] if alert.breaking else []
+    lines += [text for text in (alert.headline, alert.excerpt[:3000]) if text]
+    tail = [f"{view.format(site=_site(alert))}: {alert.link}"] if alert.link else []
+    if tags := hashtags(alert.categories):
+        tail.append(tags)
+    return "\n\n".join(part for part in ("\n".join(lines), "\n".join(tail)) if part)
+
+
+def hashtags(categories: Sequence[str]) -> str:
+    """`#IT #국제_뉴스`: spaces and punctuation become `_`, which Telegram keeps in a tag."""
+    tags = (re.sub(r"\W+", "_", name.strip()).strip("_") for name in categories)
+    return " ".join(f"#{tag}" for tag in tags if tag)
+
+
+def _site(alert: Alert) -> str:
+    host = alert.site or urlsplit(alert.link or "").hostname or ""
+    return host.removeprefix("www.")
+
+
+def render_reply(reply: Reply) -> str:
+    """A reply in Telegram HTML: its text, then one linked line per item, within the limit."""
+    budget = TEXT_LIMIT - 100
+    text = reply.text if len(reply.text) <= budget else reply.text[:budget] + "…"
+    lines, used = [escape(text)], len(text)
+    for item in reply.items:
+        used += len(item.title) + 3
+        if used > budget:
+            break
+        mark = "🔴" if item.breaking else "•"
+        href = escape(item.link, quote=True)
+        lines.append(f'{mark} <a href="{href}">{escape(item.title)}</a>')
+    return "\n".join(lines)
+
+
+def _chat_id(chat_id: str) -> int | str:
+    """Numeric ids as numbers; `@channelname` as it is."""
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+async def _quietly(call: Any) -> None:
+    try:
+        await call
+    except TelegramError as exc:
+        log.debug("telegram: answerCallbackQuery failed: %s", exc.message)

@@ -1,0 +1,111 @@
+"""python-telegram-bot's transport over one aiohttp `ClientSession`.
+
+Replaces the default httpx transport: one session (one connection pool) for every
+Bot API call, no per-request URL logging (a Bot API URL carries the token), and
+less CPU per message. Errors leave as python-telegram-bot's own `TimedOut` and
+`NetworkError`, whose messages never include the URL.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+from telegram._utils.defaultvalue import DefaultValue
+from telegram._utils.types import ODVInput
+from telegram.error import NetworkError, TimedOut
+from telegram.request import BaseRequest, RequestData
+
+_FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+class AiohttpRequest(BaseRequest):
+    """A `BaseRequest` over one aiohttp session, created in `initialize`.
+
+    Timeouts follow `HTTPXRequest`: `read_timeout` bounds the wait for each read of
+    the answer, `connect_timeout` the TCP/TLS connect, `pool_timeout` the wait for a
+    free connection; `write_timeout` is accepted and not enforced (aiohttp has no
+    write timeout; the read timeout bounds a stuck upload's answer anyway).
+    """
+
+    __slots__ = ("_connect", "_limit", "_pool", "_read", "_session")
+
+    def __init__(
+        self,
+        *,
+        connection_limit: int = 256,
+        read_timeout: float | None = 5.0,
+        connect_timeout: float | None = 5.0,
+        pool_timeout: float | None = 1.0,
+    ) -> None:
+        self._limit = connection_limit
+        self._read, self._connect, self._pool = read_timeout, connect_timeout, pool_timeout
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._read
+
+    async def initialize(self) -> None:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(limit=self._limit)
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": self.USER_AGENT}
+            )
+
+    async def shutdown(self) -> None:
+        if self._session is not None and not self._session.closed:
+            await self._session.close()
+        self._session = None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        """One HTTP request; returns (status, body). Raises `TimedOut` or `NetworkError`."""
+        if self._session is None:
+            raise RuntimeError("AiohttpRequest is not initialized")
+        timeout = self._timeout(read_timeout, connect_timeout, pool_timeout)
+        data, headers = _body(request_data)
+        try:
+            async with self._session.request(
+                method, url, data=data, headers=headers, timeout=timeout
+            ) as response:
+                return response.status, await response.read()
+        except TimeoutError as exc:
+            # aiohttp's ServerTimeoutError is both a TimeoutError and a ClientError.
+            raise TimedOut from exc
+        except aiohttp.ClientError as exc:
+            # Only the class name: some aiohttp errors quote the URL, and it holds the token.
+            raise NetworkError(f"aiohttp.{type(exc).__name__}") from exc
+
+    def _timeout(
+        self, read: ODVInput[float], connect: ODVInput[float], pool: ODVInput[float]
+    ) -> aiohttp.ClientTimeout:
+        read = self._read if isinstance(read, DefaultValue) else read
+        connect = self._connect if isinstance(connect, DefaultValue) else connect
+        pool = self._pool if isinstance(pool, DefaultValue) else pool
+        # aiohttp's `connect` covers waiting for a pooled connection plus connecting.
+        acquire = None if connect is None or pool is None else connect + pool
+        return aiohttp.ClientTimeout(
+            total=None, connect=acquire, sock_connect=connect, sock_read=read
+        )
+
+
+def _body(request_data: RequestData | None) -> tuple[object, dict[str, str] | None]:
+    """Form-encoded parameters, or multipart when files are uploaded (as HTTPXRequest does)."""
+    if request_data is None:
+        return None, None
+    if not request_data.contains_files:
+        return request_data.url_encoded_parameters().encode(), _FORM
+    form = aiohttp.FormData()
+    for name, value in request_data.json_parameters.items():
+        form.add_field(name, value)
+    for name, part in request_data.multipart_data.items():
+        filename, content, mime_type = part
+        form.add_field(name, content, filename=filename, content_type=mime_type)
+    return form, None

@@ -1,0 +1,254 @@
+"""Commands, buttons and membership changes: real python-telegram-bot against the fake Bot API.
+
+The platform-neutral command logic is replaced by `RecordingInbox`, a fake at the
+adapter seam that records what the adapter asked and answers with canned replies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from functools import partial
+from typing import TypeVar
+
+import pytest
+from pydantic import SecretStr
+
+from bot.config import TelegramSettings
+from bot.models import Button, Chat, Invocation, LinkItem, Reply
+from handlers.telegram_adapter import TelegramAdapter
+from tests.fakes.telegram_api import BOT_USERNAME, TOKEN, FakeTelegram
+
+T = TypeVar("T")
+CATEGORIES = ("IT", "경제", "국제 뉴스와 한반도 정세에 관한 아주 긴 분야 이름")
+
+
+class RecordingInbox:
+    """Records every call; `replies` maps a command to its canned answer."""
+
+    def __init__(self) -> None:
+        self.invocations: list[Invocation] = []
+        self.added: list[Chat] = []
+        self.removed: list[Chat] = []
+        self.moved: list[tuple[Chat, str]] = []
+        self.replies: dict[str, Reply] = {}
+        self.failing: set[str] = set()
+        self._changed = asyncio.Condition()
+
+    async def command(self, invocation: Invocation) -> Reply:
+        await self._record(self.invocations, invocation)
+        if invocation.command in self.failing:
+            raise RuntimeError("the core broke")
+        return self.replies.get(invocation.command, Reply(f"help ({invocation.command})"))
+
+    async def chat_added(self, chat: Chat) -> Reply | None:
+        await self._record(self.added, chat)
+        return Reply("안녕하세요! /help")
+
+    async def chat_removed(self, chat: Chat) -> None:
+        await self._record(self.removed, chat)
+
+    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
+        await self._record(self.moved, (chat, new_chat_id))
+
+    async def categories(self) -> list[str]:
+        return list(CATEGORIES)
+
+    async def wait_until(self, predicate: Callable[[], bool]) -> None:
+        async with asyncio.timeout(5), self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def _record(self, into: list[T], item: T) -> None:
+        into.append(item)
+        async with self._changed:
+            self._changed.notify_all()
+
+
+@pytest.fixture
+async def tg() -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram() as fake:
+        yield fake
+
+
+@pytest.fixture
+def inbox() -> RecordingInbox:
+    return RecordingInbox()
+
+
+@pytest.fixture
+async def adapter(tg: FakeTelegram, inbox: RecordingInbox) -> AsyncIterator[TelegramAdapter]:
+    settings = TelegramSettings(token=SecretStr(TOKEN), api_url=tg.api_url)
+    adapter = TelegramAdapter(settings, poll_timeout=5, request_timeout=3)
+    await adapter.start(inbox)
+    yield adapter
+    await adapter.stop()
+
+
+async def test_private_command_reaches_the_core_and_its_reply_shows_as_linked_lines(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    inbox.replies["latest"] = Reply(
+        "Latest <posts> & more",
+        items=(
+            LinkItem("A <b> title", "https://newsdao.kr/a?x=1&y=2", breaking=True),
+            LinkItem("Second", "https://newsdao.kr/b"),
+        ),
+    )
+    tg.push_message(111, "/latest 3", language_code="en-US")
+
+    [message] = await tg.wait_for_messages(111)
+
+    assert inbox.invocations == [
+        Invocation(Chat("telegram", "111", "user", "en", title="Tester"), "latest", "3", "111")
+    ]
+    assert message.parse_mode == "HTML"
+    assert message.text == "Latest <posts> & more\n🔴 A <b> title\n• Second"
+    assert message.links == [
+        ("A <b> title", "https://newsdao.kr/a?x=1&y=2"),
+        ("Second", "https://newsdao.kr/b"),
+    ]
+
+
+async def test_korean_app_gives_a_korean_private_chat(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.push_message(112, "/start", language_code="ko")
+    await tg.wait_for_messages(112)
+    assert inbox.invocations[0].chat.language == "ko"
+    assert inbox.invocations[0].command == "start"
+
+
+async def test_group_command_addressed_to_the_bot_by_name(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.make_admin(-100200, 7)
+    tg.push_message(-100200, f"/Subscribe@{BOT_USERNAME}  IT 경제", chat_type="supergroup",
+                    user_id=7, language_code="en")  # fmt: skip
+    tg.push_message(-100201, f"/latest@{BOT_USERNAME}", chat_type="group", user_id=8)
+
+    await tg.wait_for_messages(-100200)
+    await tg.wait_for_messages(-100201)
+
+    by_chat = {i.chat.chat_id: i for i in inbox.invocations}
+    assert by_chat["-100200"] == Invocation(
+        Chat("telegram", "-100200", "group", "ko", title="Room"), "subscribe", "IT 경제", "7", True
+    )
+    # Not an administrator of the group: the core decides what that allows.
+    assert by_chat["-100201"].can_manage is False
+
+
+async def test_channel_post_command_is_run_for_the_channel(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.push_message(-100300, f"/subscribe@{BOT_USERNAME} IT", chat_type="channel",
+                    kind="channel_post")  # fmt: skip
+
+    await tg.wait_for_messages(-100300)
+
+    assert inbox.invocations == [
+        Invocation(Chat("telegram", "-100300", "channel", "ko", title="Room"), "subscribe", "IT")
+    ]
+
+
+async def test_other_bots_commands_plain_text_stickers_and_edits_are_ignored(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    say = partial(tg.push_message, -100400, chat_type="supergroup", user_id=9)
+    say("/latest@other_bot 3")
+    say("/roll")  # not ours, and not addressed to us
+    say("just chatting")
+    say(None, extra={"sticker": _sticker()})
+    say("/latest", kind="edited_message")
+    say("/help")
+
+    messages = await tg.wait_for_messages(-100400)
+
+    assert [i.command for i in inbox.invocations] == ["help"]
+    assert [m.text for m in messages] == ["help (help)"]
+
+
+async def test_button_press_edits_the_keyboard_in_place(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    buttons = tuple(Button(name, "toggle", name) for name in CATEGORIES)
+    inbox.replies["categories"] = Reply("분야를 고르세요", buttons=buttons)
+    tg.push_message(113, "/categories")
+    [message] = await tg.wait_for_messages(113)
+    pressed = {"IT": "IT ✅"}
+    toggled = tuple(Button(pressed.get(b.label, b.label), b.command, b.args) for b in buttons)
+    inbox.replies["toggle"] = Reply("분야를 고르세요", buttons=toggled, edit=True)
+
+    long_label, long_data = message.buttons[1][0]
+    tg.push_callback(113, message.message_id, message.buttons[0][0][1], user_id=113)
+    await tg.wait_until(lambda: message.edits == 1)
+    tg.push_callback(113, message.message_id, long_data, user_id=113)
+    await inbox.wait_until(lambda: len(inbox.invocations) == 3)
+
+    assert [(i.command, i.args) for i in inbox.invocations] == [
+        ("categories", ""), ("toggle", "IT"), ("toggle", long_label)
+    ]  # fmt: skip
+    assert [m.message_id for m in tg.messages(113)] == [message.message_id]
+    assert message.buttons[0][0][0] == "IT ✅"
+    assert len(tg.callback_answers) >= 1
+
+
+async def test_kicked_from_a_group_and_blocked_in_private_stop_the_chat(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.push_member_change(-100500, "kicked", chat_type="supergroup")
+    tg.push_member_change(114, "kicked", chat_type="private")
+
+    await inbox.wait_until(lambda: len(inbox.removed) == 2)
+
+    assert {(c.chat_id, c.kind) for c in inbox.removed} == {("-100500", "group"), ("114", "user")}
+
+
+async def test_added_to_a_group_sends_the_welcome(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.push_member_change(-100600, "member", old_status="left", chat_type="group")
+    tg.push_member_change(-100601, "administrator", old_status="left", chat_type="channel")
+
+    [welcome] = await tg.wait_for_messages(-100600)
+    await tg.wait_for_messages(-100601)
+
+    assert welcome.text == "안녕하세요! /help"
+    assert sorted(c.kind for c in inbox.added) == ["channel", "group"]
+
+
+async def test_group_upgraded_to_supergroup_moves_the_chat(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.push_message(-700, None, chat_type="group", extra={"migrate_to_chat_id": -100700})
+
+    await inbox.wait_until(lambda: bool(inbox.moved))
+
+    assert [(c.chat_id, new) for c, new in inbox.moved] == [("-700", "-100700")]
+
+
+async def test_a_failing_command_answers_with_the_help(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    inbox.failing.add("latest")
+    inbox.replies["help"] = Reply("도움말: /latest, /subscribe")
+    tg.push_message(115, "/latest 3")
+
+    [message] = await tg.wait_for_messages(115)
+
+    assert message.text == "도움말: /latest, /subscribe"
+
+
+async def test_command_menu_is_registered_in_korean_and_english(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    names = ["start", "help", "latest", "category", "categories", "subscribe", "unsubscribe",
+             "subscriptions", "lang"]  # fmt: skip
+    assert [c["command"] for c in tg.commands[""]] == names
+    assert [c["command"] for c in tg.commands["en"]] == names
+    assert tg.commands[""][1]["description"] == "도움말"
+    assert tg.commands["en"][1]["description"] == "Help"
+
+
+def _sticker() -> dict[str, object]:
+    return {"file_id": "s1", "file_unique_id": "u1", "type": "regular", "width": 512,
+            "height": 512, "is_animated": False, "is_video": False}  # fmt: skip

@@ -1,0 +1,1 @@
+"""Local fake platform servers that the real SDK clients talk to over loopback."""

@@ -1,0 +1,667 @@
+"""A fake Telegram Bot API server: aiohttp on 127.0.0.1, a random port, the real wire protocol.
+
+The real python-telegram-bot client talks to it through `api_url` (the token is
+appended, as with https://api.telegram.org/bot). It answers `/bot<token>/<method>`
+with JSON or form bodies the way Telegram does:
+
+- records every message per chat as the user would see it (`messages(chat_id)`),
+  after checking HTML parse mode as Telegram does (400 "can't parse entities");
+- enforces Telegram's rate limits over sliding windows (30 messages in any second,
+  1 per second to a private chat, 20 per minute to a group or channel; 1000 per
+  second with `allow_paid_broadcast`) with 429 and `retry_after`, counting the 429s;
+- fails on demand: per chat (`fail_chat`) or for the next N calls (`fail_next`);
+- holds getUpdates until an update is pushed (`push_*`) or its timeout runs out.
+
+Tests wait for what they expect with `wait_for_messages` / `wait_until`, never a sleep.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import itertools
+import json
+import math
+import re
+import time
+from collections import defaultdict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "123456789:AAHfakeTOKENforTESTSxxxxxxxxxxxxxxxx"
+BOT_ID = 123456789
+BOT_USERNAME = "newsbot_test_bot"
+#: Methods that put a message in a chat, and so count against the rate limits.
+SENDING = frozenset({"sendmessage", "sendphoto"})
+#: Methods that `fail_chat` applies to.
+CHAT_METHODS = SENDING | {"editmessagetext", "editmessagereplymarkup", "deletemessage"}
+JSON = dict[str, Any]
+
+
+class HtmlError(ValueError):
+    """The text is not HTML as Telegram accepts it; the message is Telegram's."""
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One formatted span: `bold`, `italic`, `text_link` (with `url`), `code`, …"""
+
+    type: str
+    text: str
+    url: str | None = None
+
+
+_TAGS = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
+    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
+    "del": "strikethrough", "a": "text_link", "code": "code", "pre": "pre",
+    "tg-spoiler": "spoiler", "span": "spoiler", "blockquote": "blockquote",
+    "tg-emoji": "custom_emoji",
+}  # fmt: skip
+_TOKEN_RE = re.compile(r"(<[^<>]*>)|(&#?\w+;)|([^<&]+)|(<)|(&)")
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z][\w-]*)(.*)>", re.S)
+_ATTR_RE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
+
+
+def parse_html(text: str) -> tuple[str, list[Entity]]:
+    """The visible text and its entities, or `HtmlError` with Telegram's wording."""
+    out: list[str] = []
+    entities: list[Entity] = []
+    open_tags: list[tuple[str, int, str | None]] = []
+    for match in _TOKEN_RE.finditer(text):
+        offset = len(text[: match.start()].encode())
+        tag, entity, plain, stray_lt = match.group(1, 2, 3, 4)
+        if stray_lt:
+            raise HtmlError(f'Unsupported start tag "" at byte offset {offset}')
+        if tag:
+            _tag(tag, offset, out, open_tags, entities)
+        elif entity:
+            decoded = html.unescape(entity)
+            out.append(decoded if entity[1:-1] in ("lt", "gt", "amp", "quot") or "#" in entity
+                       else entity)  # fmt: skip
+        else:
+            out.append(plain or "&")
+    if open_tags:
+        raise HtmlError(f'Can\'t find end tag corresponding to start tag "{open_tags[-1][0]}"')
+    return "".join(out), entities
+
+
+def _tag(
+    tag: str,
+    offset: int,
+    out: list[str],
+    open_tags: list[tuple[str, int, str | None]],
+    entities: list[Entity],
+) -> None:
+    match = _TAG_RE.fullmatch(tag)
+    name = match.group(2).lower() if match else ""
+    if not match or name not in _TAGS:
+        raise HtmlError(f'Unsupported start tag "{name}" at byte offset {offset}')
+    if not match.group(1):
+        attrs = {m[0].lower(): html.unescape(m[1] or m[2] or m[3]) for m in
+                 _ATTR_RE.findall(match.group(3))}  # fmt: skip
+        open_tags.append((name, len("".join(out)), attrs.get("href")))
+        return
+    if not open_tags or open_tags[-1][0] != name:
+        raise HtmlError(f"Unmatched end tag at byte offset {offset}, expected end tag")
+    _, start, href = open_tags.pop()
+    entities.append(Entity(_TAGS[name], "".join(out)[start:], href))
+
+
+@dataclass
+class Message:
+    """A message in a chat as the user sees it; edits change it in place."""
+
+    chat_id: int
+    message_id: int
+    #: The visible text (tags removed, entities decoded).
+    text: str
+    #: The text exactly as the bot sent it.
+    raw: str
+    parse_mode: str | None
+    reply_markup: JSON | None
+    message_thread_id: int | None = None
+    entities: list[Entity] = field(default_factory=list)
+    edits: int = 0
+    deleted: bool = False
+
+    def spans(self, kind: str) -> list[str]:
+        """The texts of the entities of one kind, e.g. `spans("bold")`."""
+        return [e.text for e in self.entities if e.type == kind]
+
+    @property
+    def links(self) -> list[tuple[str, str | None]]:
+        return [(e.text, e.url) for e in self.entities if e.type == "text_link"]
+
+    @property
+    def buttons(self) -> list[list[tuple[str, str]]]:
+        """The inline keyboard as rows of (label, callback_data)."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [[(b["text"], b.get("callback_data", "")) for b in row] for row in rows]
+
+
+@dataclass(frozen=True)
+class Failure:
+    """An error the fake answers with instead of doing the call."""
+
+    status: int
+    description: str
+    parameters: JSON | None = None
+    #: Hold the response until the server stops (the client times out).
+    hang: bool = False
+    #: With `hang`: deliver the message first (the client never learns it arrived).
+    deliver: bool = False
+
+    @classmethod
+    def blocked(cls) -> Failure:
+        return cls(403, "Forbidden: bot was blocked by the user")
+
+    @classmethod
+    def kicked(cls) -> Failure:
+        return cls(403, "Forbidden: bot was kicked from the supergroup chat")
+
+    @classmethod
+    def chat_not_found(cls) -> Failure:
+        return cls(400, "Bad Request: chat not found")
+
+    @classmethod
+    def migrated(cls, new_chat_id: int) -> Failure:
+        return cls(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                   {"migrate_to_chat_id": new_chat_id})  # fmt: skip
+
+    @classmethod
+    def flood(cls, retry_after: int) -> Failure:
+        return cls(429, f"Too Many Requests: retry after {retry_after}",
+                   {"retry_after": retry_after})  # fmt: skip
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Failure:
+        return cls(status, "Internal Server Error" if status == 500 else "Bad Gateway")
+
+    @classmethod
+    def timeout(cls, *, delivered: bool = False) -> Failure:
+        return cls(0, "", hang=True, deliver=delivered)
+
+
+class TelegramApiError(Exception):
+    """Raised inside the fake to answer `{"ok": false, ...}`."""
+
+    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
+        super().__init__(description)
+        self.status, self.description, self.parameters = status, description, parameters
+
+
+class _Window:
+    """At most `limit` events in any `seconds`-long window."""
+
+    def __init__(self, limit: int, seconds: float) -> None:
+        self.limit, self.seconds = limit, seconds
+        self.times: deque[float] = deque()
+
+    def wait(self, now: float) -> float:
+        """Seconds until one more event fits; 0 when it fits now."""
+        while self.times and self.times[0] <= now - self.seconds:
+            self.times.popleft()
+        return 0.0 if len(self.times) < self.limit else self.times[0] + self.seconds - now
+
+
+class FakeTelegram:
+    """The fake Bot API server. `async with FakeTelegram() as tg:` starts and stops it."""
+
+    def __init__(
+        self,
+        *,
+        token: str = TOKEN,
+        username: str = BOT_USERNAME,
+        limits: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.token, self.username, self.limits, self.clock = token, username, limits, clock
+        self.port = 0
+        #: Every call as (method, parameters), in order.
+        self.calls: list[tuple[str, JSON]] = []
+        #: How many times the fake answered 429.
+        self.too_many_requests = 0
+        self.callback_answers: list[JSON] = []
+        #: setMyCommands, by language code ("" for the default).
+        self.commands: dict[str, list[JSON]] = {}
+        self.chats: dict[int, JSON] = {}
+        self.admins: set[tuple[int, int]] = set()
+        self._messages: dict[int, list[Message]] = defaultdict(list)
+        self._ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
+        self._updates: list[JSON] = []
+        self._update_ids = itertools.count(1)
+        self._new_update = asyncio.Event()
+        self._polls = itertools.count()
+        self._latest_poll = -1
+        self._closing = asyncio.Event()
+        self._changed = asyncio.Condition()
+        self._chat_failures: dict[int, Failure] = {}
+        self._next_failures: deque[tuple[str, Failure]] = deque()
+        self._windows: dict[object, _Window] = {}
+        self._runner: web.AppRunner | None = None
+
+    # --- lifecycle -----------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeTelegram:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        # No access log: it would print every URL, token included.
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def stop(self) -> None:
+        """Wake every held request, then close."""
+        self._closing.set()
+        self._new_update.set()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def api_url(self) -> str:
+        """The Bot API base; the client appends the token."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    # --- what tests look at ----------------------------------------------------------
+
+    def messages(self, chat_id: int | str) -> list[Message]:
+        """The chat's messages from the bot, oldest first, deleted ones left out."""
+        return [m for m in self._messages[int(chat_id)] if not m.deleted]
+
+    def sent_count(self) -> int:
+        return sum(len(v) for v in self._messages.values())
+
+    async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
+        """Return once `predicate()` holds; `TimeoutError` after `within` seconds."""
+        async with asyncio.timeout(within), self._changed:
+            await self._changed.wait_for(predicate)
+
+    async def wait_for_messages(
+        self, chat_id: int | str, count: int = 1, within: float = 5.0
+    ) -> list[Message]:
+        """The chat's messages, once it has at least `count`."""
+        await self.wait_until(lambda: len(self.messages(chat_id)) >= count, within)
+        return self.messages(chat_id)
+
+    # --- failures on demand ------------------------------------------------------------
+
+    def fail_chat(self, chat_id: int | str, failure: Failure | None) -> None:
+        """Answer every call for this chat with `failure` (None: stop failing)."""
+        if failure is None:
+            self._chat_failures.pop(int(chat_id), None)
+        else:
+            self._chat_failures[int(chat_id)] = failure
+
+    def fail_next(self, failure: Failure, times: int = 1, method: str = "sendMessage") -> None:
+        """Answer the next `times` calls of `method` with `failure`."""
+        self._next_failures.extend([(method.lower(), failure)] * times)
+
+    def make_admin(self, chat_id: int, user_id: int) -> None:
+        self.admins.add((chat_id, user_id))
+
+    # --- updates tests push -------------------------------------------------------------
+
+    def push_message(
+        self,
+        chat_id: int,
+        text: str | None,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+        language_code: str | None = "ko",
+        kind: str = "message",
+        extra: JSON | None = None,
+    ) -> JSON:
+        """Queue a user's message (`kind`: message, edited_message, channel_post)."""
+        chat = self._chat(chat_id, chat_type)
+        message: JSON = {"message_id": next(self._ids[chat_id]), "date": int(time.time()),
+                         "chat": chat, **(extra or {})}  # fmt: skip
+        if kind == "channel_post":
+            message["sender_chat"] = chat
+        else:
+            message["from"] = _user(user_id or abs(chat_id), language_code)
+        if text is not None:
+            message["text"] = text
+            message["entities"] = _command_entities(text)
+        return self._push({kind: message})
+
+    def push_callback(
+        self,
+        chat_id: int,
+        message_id: int,
+        data: str,
+        *,
+        user_id: int | None = None,
+        language_code: str | None = "ko",
+    ) -> JSON:
+        """Queue a press on a button of one of the bot's messages."""
+        sent = next(m for m in self._messages[chat_id] if m.message_id == message_id)
+        query = {"id": str(next(self._update_ids) * 7), "chat_instance": str(chat_id),
+                 "from": _user(user_id or abs(chat_id), language_code), "data": data,
+                 "message": self._message_json(sent)}  # fmt: skip
+        return self._push({"callback_query": query})
+
+    def push_member_change(
+        self,
+        chat_id: int,
+        new_status: str,
+        *,
+        old_status: str = "member",
+        chat_type: str = "private",
+        user_id: int | None = None,
+    ) -> JSON:
+        """Queue a my_chat_member update: the bot's own status in a chat changed."""
+        bot = self._bot_user()
+        change = {"chat": self._chat(chat_id, chat_type), "date": int(time.time()),
+                  "from": _user(user_id or abs(chat_id), "ko"),
+                  "old_chat_member": _member(bot, old_status),
+                  "new_chat_member": _member(bot, new_status)}  # fmt: skip
+        return self._push({"my_chat_member": change})
+
+    def _push(self, body: JSON) -> JSON:
+        update = {"update_id": next(self._update_ids), **body}
+        self._updates.append(update)
+        self._new_update.set()
+        return update
+
+    def _chat(self, chat_id: int, chat_type: str) -> JSON:
+        chat: JSON = {"id": chat_id, "type": chat_type}
+        chat.update({"first_name": "Tester"} if chat_type == "private" else {"title": "Room"})
+        self.chats[chat_id] = chat
+        return chat
+
+    def _bot_user(self) -> JSON:
+        return {"id": BOT_ID, "is_bot": True, "first_name": "Newsbot", "username": self.username,
+                "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}  # fmt: skip
+
+    def _message_json(self, m: Message) -> JSON:
+        data: JSON = {"message_id": m.message_id, "date": int(time.time()), "text": m.text,
+                      "chat": self.chats.get(m.chat_id) or _default_chat(m.chat_id),
+                      "from": self._bot_user()}  # fmt: skip
+        if m.reply_markup:
+            data["reply_markup"] = m.reply_markup
+        if m.message_thread_id:
+            data["message_thread_id"] = m.message_thread_id
+        return data
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- the wire ---------------------------------------------------------------------------
+
+    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        method = request.match_info["method"].lower()
+        params = await _params(request)
+        self.calls.append((method, params))
+        try:
+            if request.match_info["token"] != self.token:
+                raise TelegramApiError(401, "Unauthorized")
+            handler = getattr(self, f"_api_{method}", None)
+            if handler is None:
+                raise TelegramApiError(404, "Not Found")
+            result = await handler(params)
+        except TelegramApiError as err:
+            return _error(err)
+        return web.json_response({"ok": True, "result": result})
+
+    async def _injected(self, method: str, params: JSON, deliver: Callable[[], object]) -> None:
+        """Raise the failure due for this call, if any (or hold it, for a timeout)."""
+        failure = self._failure_for(method, params)
+        if failure is None:
+            return
+        if failure.hang:
+            if failure.deliver:
+                deliver()
+                await self._notify()
+            await self._closing.wait()
+        if failure.status == 429:
+            self.too_many_requests += 1
+        raise TelegramApiError(failure.status or 502, failure.description or "Bad Gateway",
+                               failure.parameters)  # fmt: skip
+
+    def _failure_for(self, method: str, params: JSON) -> Failure | None:
+        if self._next_failures and self._next_failures[0][0] == method:
+            return self._next_failures.popleft()[1]
+        if method in CHAT_METHODS and "chat_id" in params:
+            return self._chat_failures.get(int(params["chat_id"]))
+        return None
+
+    def _check_rate(self, chat_id: int, paid: bool) -> None:
+        """Count one message against every window, or answer 429 if one is full."""
+        if not self.limits:
+            return
+        now = self.clock()
+        keys: list[tuple[object, int, float]] = [
+            ("paid", 1000, 1.0) if paid else ("all", 30, 1.0),
+            (chat_id, 1, 1.0) if chat_id > 0 else (chat_id, 20, 60.0),
+        ]
+        windows = [self._windows.setdefault(k, _Window(n, s)) for k, n, s in keys]
+        wait = max(w.wait(now) for w in windows)
+        if wait > 0:
+            self.too_many_requests += 1
+            retry = max(1, math.ceil(wait))
+            raise TelegramApiError(429, f"Too Many Requests: retry after {retry}",
+                                   {"retry_after": retry})  # fmt: skip
+        for window in windows:
+            window.times.append(now)
+
+    # --- methods ------------------------------------------------------------------------------
+
+    async def _api_getme(self, params: JSON) -> JSON:
+        return self._bot_user()
+
+    async def _api_deletewebhook(self, params: JSON) -> bool:
+        return True
+
+    async def _api_close(self, params: JSON) -> bool:
+        return True
+
+    async def _api_logout(self, params: JSON) -> bool:
+        return True
+
+    async def _api_getupdates(self, params: JSON) -> list[JSON]:
+        """Long polling: hold until an update is queued or `timeout` runs out."""
+        offset = int(params.get("offset") or 0)
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        self._latest_poll = poll = next(self._polls)
+        self._new_update.set()  # an older poll still held answers 409, as Telegram's does
+        deadline = asyncio.get_running_loop().time() + float(params.get("timeout") or 0)
+        while not self._updates and not self._closing.is_set():
+            self._new_update.clear()
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                await asyncio.wait_for(self._new_update.wait(), remaining)
+            except TimeoutError:
+                break
+            if self._latest_poll != poll:
+                raise TelegramApiError(
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
+                )
+        allowed = _json(params.get("allowed_updates")) or []
+        found = [u for u in self._updates if not allowed or set(u) & set(allowed)]
+        return found[: int(params.get("limit") or 100)]
+
+    async def _api_sendmessage(self, params: JSON) -> JSON:
+        chat_id = int(params["chat_id"])
+        message = self._build(chat_id, params)
+        await self._injected("sendmessage", params, lambda: self._record(message))
+        self._check_rate(chat_id, _bool(params.get("allow_paid_broadcast")))
+        self._record(message)
+        await self._notify()
+        return self._message_json(message)
+
+    def _build(self, chat_id: int, params: JSON) -> Message:
+        raw, parse_mode = str(params.get("text", "")), params.get("parse_mode")
+        text, entities = _render(raw, parse_mode)
+        markup = _json(params.get("reply_markup"))
+        _check_markup(markup)
+        thread = params.get("message_thread_id")
+        return Message(chat_id, 0, text, raw, parse_mode, markup,
+                       int(thread) if thread else None, entities)  # fmt: skip
+
+    def _record(self, message: Message) -> None:
+        message.message_id = next(self._ids[message.chat_id])
+        self._messages[message.chat_id].append(message)
+
+    def _find(self, params: JSON, missing: str) -> Message:
+        chat_id, message_id = int(params["chat_id"]), int(params["message_id"])
+        for message in self.messages(chat_id):
+            if message.message_id == message_id:
+                return message
+        raise TelegramApiError(400, f"Bad Request: {missing}")
+
+    async def _api_editmessagetext(self, params: JSON) -> JSON:
+        await self._injected("editmessagetext", params, lambda: None)
+        message = self._find(params, "message to edit not found")
+        new = self._build(message.chat_id, params)
+        if (new.raw, new.reply_markup) == (message.raw, message.reply_markup):
+            raise TelegramApiError(400, "Bad Request: message is not modified: specified new "
+                                   "message content and reply markup are exactly the same as a "
+                                   "current content and reply markup of the message")  # fmt: skip
+        message.text, message.raw, message.entities = new.text, new.raw, new.entities
+        message.parse_mode, message.reply_markup = new.parse_mode, new.reply_markup
+        message.edits += 1
+        await self._notify()
+        return self._message_json(message)
+
+    async def _api_editmessagereplymarkup(self, params: JSON) -> JSON:
+        await self._injected("editmessagereplymarkup", params, lambda: None)
+        message = self._find(params, "message to edit not found")
+        markup = _json(params.get("reply_markup"))
+        _check_markup(markup)
+        message.reply_markup, message.edits = markup, message.edits + 1
+        await self._notify()
+        return self._message_json(message)
+
+    async def _api_deletemessage(self, params: JSON) -> bool:
+        await self._injected("deletemessage", params, lambda: None)
+        self._find(params, "message to delete not found").deleted = True
+        await self._notify()
+        return True
+
+    async def _api_answercallbackquery(self, params: JSON) -> bool:
+        await self._injected("answercallbackquery", params, lambda: None)
+        self.callback_answers.append(params)
+        await self._notify()
+        return True
+
+    async def _api_setmycommands(self, params: JSON) -> bool:
+        self.commands[str(params.get("language_code") or "")] = _json(params["commands"])
+        await self._notify()
+        return True
+
+    async def _api_getmycommands(self, params: JSON) -> list[JSON]:
+        return self.commands.get(str(params.get("language_code") or ""), [])
+
+    async def _api_getchatmember(self, params: JSON) -> JSON:
+        chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+        status = "administrator" if (chat_id, user_id) in self.admins else "member"
+        return _member(_user(user_id, None), status)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+async def _params(request: web.Request) -> JSON:
+    """Query, form or JSON parameters, as one dict (form values stay strings)."""
+    params: JSON = dict(request.query)
+    if request.content_type == "application/json":
+        params.update(await request.json())
+    elif request.can_read_body:
+        form = await request.post()
+        params.update({k: v for k, v in form.items() if isinstance(v, str)})
+    return params
+
+
+def _error(err: TelegramApiError) -> web.Response:
+    body: JSON = {"ok": False, "error_code": err.status, "description": err.description}
+    if err.parameters:
+        body["parameters"] = err.parameters
+    if err.status == 502:  # nginx in front of the Bot API answers with a page, not JSON
+        return web.Response(status=502, text="<html><h1>502 Bad Gateway</h1></html>")
+    return web.json_response(body, status=err.status)
+
+
+def _json(value: Any) -> Any:
+    """A parameter that is JSON-encoded in a form body and plain in a JSON body."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _bool(value: Any) -> bool:
+    return value in (True, "true", "True", "1")
+
+
+def _render(raw: str, parse_mode: Any) -> tuple[str, list[Entity]]:
+    if not raw.strip():
+        raise TelegramApiError(400, "Bad Request: message text is empty")
+    text, entities = raw, list[Entity]()
+    if str(parse_mode).upper() == "HTML":
+        try:
+            text, entities = parse_html(raw)
+        except HtmlError as exc:
+            raise TelegramApiError(400, f"Bad Request: can't parse entities: {exc}") from exc
+    if len(text.encode("utf-16-le")) // 2 > 4096:
+        raise TelegramApiError(400, "Bad Request: message is too long")
+    return text, entities
+
+
+def _check_markup(markup: JSON | None) -> None:
+    for row in (markup or {}).get("inline_keyboard", []):
+        for button in row:
+            if len(button.get("callback_data", "").encode()) > 64:
+                raise TelegramApiError(400, "Bad Request: BUTTON_DATA_INVALID")
+
+
+def _command_entities(text: str) -> list[JSON]:
+    match = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?", text)
+    return [{"type": "bot_command", "offset": 0, "length": match.end()}] if match else []
+
+
+def _user(user_id: int, language_code: str | None) -> JSON:
+    user: JSON = {"id": user_id, "is_bot": False, "first_name": "Tester"}
+    if language_code:
+        user["language_code"] = language_code
+    return user
+
+
+def _default_chat(chat_id: int) -> JSON:
+    if chat_id > 0:
+        return {"id": chat_id, "type": "private", "first_name": "Tester"}
+    return {"id": chat_id, "type": "supergroup", "title": "Room"}
+
+
+def _member(user: JSON, status: str) -> JSON:
+    member: JSON = {"status": status, "user": user}
+    if status == "administrator":
+        rights = ("can_be_edited is_anonymous can_manage_chat can_delete_messages "
+                  "can_manage_video_chats can_restrict_members can_promote_members "
+                  "can_change_info can_invite_users can_post_stories can_edit_stories "
+                  "can_delete_stories can_post_messages")  # fmt: skip
+        member.update(dict.fromkeys(rights.split(), False))
+        member.update(can_manage_chat=True, can_post_messages=True)
+    elif status == "kicked":
+        member["until_date"] = 0
+    elif status == "creator":
+        member["is_anonymous"] = False
+    return member
