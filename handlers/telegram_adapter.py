@@ -155,12 +155,16 @@ class TelegramAdapter:
     async def start(self, inbox: Inbox) -> None:
         """Connect (getMe), register the command menu, start long polling."""
         self._inbox = inbox
-        app = self._build()
+        requests = (self._request(), self._request())
+        app = self._build(*requests)
         try:
             await app.initialize()
-        except InvalidToken as exc:
-            raise ConfigError("telegram: the Bot API refused the token") from exc
         except TelegramError as exc:
+            for request in requests:  # a failed initialize leaves them open
+                await request.shutdown()
+            if isinstance(exc, InvalidToken):
+                # Not `from exc`: python-telegram-bot's message quotes the token.
+                raise ConfigError("telegram: the Bot API refused the token") from None
             raise NewsbotError(f"telegram: cannot reach the Bot API: {exc.message}") from exc
         self._app = app
         self._username = app.bot.username or self._username
@@ -180,14 +184,17 @@ class TelegramAdapter:
             await app.stop()
         await app.shutdown()
 
-    def _build(self) -> AnyApplication:
+    def _request(self) -> AiohttpRequest:
         timeout = self._request_timeout
+        return AiohttpRequest(read_timeout=timeout, connect_timeout=timeout)
+
+    def _build(self, request: AiohttpRequest, updates: AiohttpRequest) -> AnyApplication:
         app = (
             ApplicationBuilder()
             .token(self._token)
             .base_url(self._settings.api_url)
-            .request(AiohttpRequest(read_timeout=timeout, connect_timeout=timeout))
-            .get_updates_request(AiohttpRequest(connection_limit=2, read_timeout=timeout))
+            .request(request)
+            .get_updates_request(updates)
             .concurrent_updates(8)
             .build()
         )
@@ -218,7 +225,7 @@ class TelegramAdapter:
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         """Send one alert; on "can't parse entities" resend it as plain text."""
         outcome = await self._send(chat.chat_id, render_alert(alert, chat.language))
-        if isinstance(outcome, Rejected) and PARSE_ERROR in outcome.reason:
+        if isinstance(outcome, Rejected) and PARSE_ERROR in outcome.reason.lower():
             log.warning("telegram: alert refused as HTML (%s); resending as text", outcome.reason)
             return await self._send(chat.chat_id, render_plain(alert, chat.language), html=False)
         return outcome

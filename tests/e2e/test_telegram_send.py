@@ -1,0 +1,240 @@
+"""Alerts as a Telegram user sees them, and every platform refusal as an outcome."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from bot.config import TelegramSettings
+from bot.models import (
+    Alert,
+    Button,
+    Chat,
+    ChatGone,
+    ChatMoved,
+    Invocation,
+    LinkItem,
+    Rejected,
+    Reply,
+    RetryAfter,
+    Sent,
+    TransientFailure,
+)
+from handlers.telegram_adapter import TelegramAdapter
+from tests.fakes.telegram_api import TOKEN, Failure, FakeTelegram
+
+USER = Chat("telegram", "201", "user", "ko")
+GROUP = Chat("telegram", "-100201", "group", "ko")
+TITLE = 'Tom & Jerry: "a < b" </b><i>not italic'
+ALERT = Alert(
+    headline=TITLE,
+    excerpt="속보 <script>alert(1)</script> & 더 보기",
+    link="https://www.newsdao.kr/news/2026/11/29/a.html?x=1&y=<2>",
+    categories=("IT", "국제 뉴스"),
+    breaking=True,
+)
+
+
+class SilentInbox:
+    """Nobody talks to the bot in these tests."""
+
+    async def command(self, invocation: Invocation) -> Reply:
+        return Reply("help")
+
+    async def chat_added(self, chat: Chat) -> Reply | None:
+        return None
+
+    async def chat_removed(self, chat: Chat) -> None:
+        return None
+
+    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
+        return None
+
+    async def categories(self) -> list[str]:
+        return []
+
+
+class Clock:
+    """The fake's clock, moved by hand: rate windows without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def tg(clock: Clock) -> AsyncIterator[FakeTelegram]:
+    async with FakeTelegram(clock=clock) as fake:
+        yield fake
+
+
+async def _started(tg: FakeTelegram, request_timeout: float = 3.0) -> TelegramAdapter:
+    settings = TelegramSettings(token=SecretStr(TOKEN), api_url=tg.api_url)
+    adapter = TelegramAdapter(settings, poll_timeout=5, request_timeout=request_timeout)
+    await adapter.start(SilentInbox())
+    return adapter
+
+
+@pytest.fixture
+async def adapter(tg: FakeTelegram) -> AsyncIterator[TelegramAdapter]:
+    adapter = await _started(tg)
+    yield adapter
+    await adapter.stop()
+
+
+async def test_breaking_alert_shows_exactly_as_written(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    outcome = await adapter.send(USER, ALERT)
+
+    [message] = tg.messages(201)
+    assert outcome == Sent(str(message.message_id))
+    assert message.parse_mode == "HTML"
+    assert message.text == (
+        f"🔴 속보\n{TITLE}\n속보 <script>alert(1)</script> & 더 보기\n\n"
+        "newsdao.kr에서 보기\n#IT #국제_뉴스"
+    )
+    assert message.spans("bold") == [TITLE]
+    assert message.spans("italic") == []
+    assert message.links == [("newsdao.kr에서 보기", ALERT.link)]
+
+
+async def test_english_chat_and_site_name_from_the_alert(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    alert = Alert("Headline", "", "https://example.com/a", (), breaking=True, site="Example")
+
+    await adapter.send(Chat("telegram", "202", "user", "en"), alert)
+
+    [message] = tg.messages(202)
+    assert message.text == "🔴 Breaking\nHeadline\n\nView on Example"
+
+
+async def test_broadcast_without_headline_or_link_is_just_its_text(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    alert = Alert("", "점검 안내: 오늘 밤 <12시>", None, (), breaking=False)
+
+    await adapter.send(USER, alert)
+
+    [message] = tg.messages(201)
+    assert message.text == "점검 안내: 오늘 밤 <12시>"
+    assert message.spans("bold") == []
+
+
+async def test_refused_html_is_resent_as_plain_text(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    tg.fail_next(Failure(400, 'Bad Request: can\'t parse entities: Unsupported start tag "x"'))
+
+    outcome = await adapter.send(USER, ALERT)
+
+    [message] = tg.messages(201)
+    assert outcome == Sent(str(message.message_id))
+    assert message.parse_mode is None
+    assert TITLE in message.text
+    assert f"newsdao.kr에서 보기: {ALERT.link}" in message.text
+
+
+@pytest.mark.parametrize(
+    ("failure", "expected"),
+    [
+        (Failure.blocked(), ChatGone("Forbidden: bot was blocked by the user")),
+        (Failure.kicked(), ChatGone("Forbidden: bot was kicked from the supergroup chat")),
+        (Failure.chat_not_found(), ChatGone("Chat not found")),
+        (Failure(400, "Bad Request: user is deactivated"), ChatGone("User is deactivated")),
+        (Failure.migrated(-100999), ChatMoved("-100999")),
+        (Failure.flood(7), RetryAfter(7.0)),
+        (Failure(400, "Bad Request: message is too long"), Rejected("Message is too long")),
+    ],
+)
+async def test_platform_refusals_become_outcomes(
+    tg: FakeTelegram, adapter: TelegramAdapter, failure: Failure, expected: object
+) -> None:
+    tg.fail_chat(201, failure)
+
+    assert await adapter.send(USER, ALERT) == expected
+    assert tg.messages(201) == []
+
+
+@pytest.mark.parametrize("status", [500, 502])
+async def test_server_errors_are_transient(
+    tg: FakeTelegram, adapter: TelegramAdapter, status: int
+) -> None:
+    tg.fail_next(Failure.server_error(status))
+
+    assert isinstance(await adapter.send(USER, ALERT), TransientFailure)
+    assert isinstance(await adapter.send(USER, ALERT), Sent)
+
+
+async def test_a_timeout_is_transient(tg: FakeTelegram) -> None:
+    adapter = await _started(tg, request_timeout=0.3)
+    try:
+        tg.fail_next(Failure.timeout())
+        outcome = await adapter.send(USER, ALERT)
+    finally:
+        await adapter.stop()
+
+    assert outcome == TransientFailure("Timed out")
+
+
+async def test_the_fakes_own_rate_limit_is_reported_with_its_retry_after(
+    tg: FakeTelegram, adapter: TelegramAdapter, clock: Clock
+) -> None:
+    first = await adapter.send(USER, ALERT)
+    second = await adapter.send(USER, ALERT)
+    clock.now += 1.0
+    third = await adapter.send(USER, ALERT)
+
+    assert (type(first), second, type(third)) == (Sent, RetryAfter(1.0), Sent)
+    assert tg.too_many_requests == 1
+    assert len(tg.messages(201)) == 2
+
+
+async def test_group_gets_twenty_a_minute(
+    tg: FakeTelegram, adapter: TelegramAdapter, clock: Clock
+) -> None:
+    outcomes = []
+    for _ in range(21):
+        outcomes.append(await adapter.send(GROUP, ALERT))
+        clock.now += 0.1
+
+    assert all(isinstance(o, Sent) for o in outcomes[:20])
+    assert outcomes[20] == RetryAfter(58.0)  # the first of the 20 leaves the window at +60 s
+
+
+async def test_reply_renders_items_and_buttons(tg: FakeTelegram, adapter: TelegramAdapter) -> None:
+    reply = Reply(
+        "구독: <IT>",
+        items=(LinkItem("기사 & 제목", "https://newsdao.kr/x"),),
+        buttons=(
+            Button("보내기", "broadcast", "send 17"),
+            Button("취소", "broadcast", "cancel 17"),
+        ),
+    )
+
+    outcome = await adapter.reply(USER, reply)
+
+    [message] = tg.messages(201)
+    assert isinstance(outcome, Sent)
+    assert message.text == "구독: <IT>\n• 기사 & 제목"
+    assert message.buttons == [[("보내기", "broadcast send 17"), ("취소", "broadcast cancel 17")]]
+
+
+async def test_limits_follow_the_settings() -> None:
+    paid = TelegramSettings(token=SecretStr(TOKEN), allow_paid_broadcast=True)
+    free = TelegramSettings(token=SecretStr(TOKEN))
+
+    assert TelegramAdapter(paid).limits.per_second == 1000
+    limits = TelegramAdapter(free).limits
+    assert (limits.text_length, limits.per_second, limits.per_chat_per_second) == (4096, 30, 1)
+    assert limits.per_group_per_minute == 20
