@@ -71,7 +71,7 @@ from bot.models import (
     TransientFailure,
 )
 from handlers.base import Inbox
-from handlers.telegram_request import AiohttpRequest
+from handlers.telegram_request import AiohttpRequest, call
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +147,7 @@ class TelegramAdapter:
             per_group_per_minute=settings.per_group_per_minute,
         )
         self._app: AnyApplication | None = None
+        self._send_url = ""
         self._inbox: Inbox | None = None
         self._buttons: OrderedDict[str, tuple[str, str]] = OrderedDict()
 
@@ -167,6 +168,7 @@ class TelegramAdapter:
                 raise ConfigError("telegram: the Bot API refused the token") from None
             raise NewsbotError(f"telegram: cannot reach the Bot API: {exc.message}") from exc
         self._app = app
+        self._send_url = f"{app.bot.base_url}/sendMessage"
         self._username = app.bot.username or self._username
         await self._register_commands()
         await app.start()
@@ -242,17 +244,19 @@ class TelegramAdapter:
         markup: InlineKeyboardMarkup | None = None,
         thread: int | None = None,
     ) -> Outcome:
+        """sendMessage by the lean path (`call`): the answer is not parsed into a Message."""
+        params = {
+            "chat_id": _chat_id(chat_id),
+            "text": text,
+            "parse_mode": ParseMode.HTML.value if html else None,
+            "reply_markup": markup,
+            "message_thread_id": thread,
+        }
         try:
-            message = await self._bot.send_message(
-                chat_id=_chat_id(chat_id),
-                text=text,
-                parse_mode=ParseMode.HTML if html else None,
-                reply_markup=markup,
-                message_thread_id=thread,
-            )
+            result = await call(self._bot.request, self._send_url, params)
         except TelegramError as exc:
             return outcome_of(exc)
-        return Sent(str(message.message_id))
+        return Sent(str(result["message_id"]))
 
     async def _edit(self, chat: Chat, message_id: int, reply: Reply) -> Outcome:
         try:
