@@ -39,6 +39,10 @@ SENDING = frozenset({"sendmessage", "sendphoto"})
 #: Methods that `fail_chat` applies to.
 CHAT_METHODS = SENDING | {"editmessagetext", "editmessagereplymarkup", "deletemessage"}
 JSON = dict[str, Any]
+CONFLICT = (
+    "Conflict: terminated by other getUpdates request; "
+    "make sure that only one bot instance is running"
+)
 
 
 class HtmlError(ValueError):
@@ -237,6 +241,8 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         self._polls = itertools.count()
         self._latest_poll = -1
+        #: getUpdates requests being held right now.
+        self.polls_waiting = 0
         self._closing = asyncio.Event()
         self._changed = asyncio.Condition()
         self._chat_failures: dict[int, Failure] = {}
@@ -478,29 +484,36 @@ class FakeTelegram:
     async def _api_getupdates(self, params: JSON) -> list[JSON]:
         """Long polling: hold until an update is queued or `timeout` runs out."""
         offset = int(params.get("offset") or 0)
-        if offset > 0:
-            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        allowed = set(_json(params.get("allowed_updates")) or ())
         self._latest_poll = poll = next(self._polls)
         self._new_update.set()  # an older poll still held answers 409, as Telegram's does
         deadline = asyncio.get_running_loop().time() + float(params.get("timeout") or 0)
-        while not self._updates and not self._closing.is_set():
+        while not (found := self._pending(offset, allowed)) and not self._closing.is_set():
             self._new_update.clear()
             remaining = deadline - asyncio.get_running_loop().time()
-            if remaining <= 0:
-                break
-            try:
-                await asyncio.wait_for(self._new_update.wait(), remaining)
-            except TimeoutError:
+            if remaining <= 0 or not await self._hold(remaining):
                 break
             if self._latest_poll != poll:
-                raise TelegramApiError(
-                    409,
-                    "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running",
-                )
-        allowed = _json(params.get("allowed_updates")) or []
-        found = [u for u in self._updates if not allowed or set(u) & set(allowed)]
+                raise TelegramApiError(409, CONFLICT)
         return found[: int(params.get("limit") or 100)]
+
+    def _pending(self, offset: int, allowed: set[str]) -> list[JSON]:
+        """Updates from `offset` on; earlier ones are confirmed and forgotten."""
+        if offset > 0:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        return [u for u in self._updates if not allowed or allowed & set(u)]
+
+    async def _hold(self, seconds: float) -> bool:
+        """Wait for a pushed update (True) or the end of the poll's timeout (False)."""
+        self.polls_waiting += 1
+        await self._notify()
+        try:
+            await asyncio.wait_for(self._new_update.wait(), seconds)
+        except TimeoutError:
+            return False
+        finally:
+            self.polls_waiting -= 1
+        return True
 
     async def _api_sendmessage(self, params: JSON) -> JSON:
         chat_id = int(params["chat_id"])
