@@ -128,9 +128,10 @@ class FolderSource:
         self._path = settings.path
 
     async def fetch(self, state: SourceState) -> FetchResult:
-        return await asyncio.to_thread(self._fetch, state)
+        return await asyncio.to_thread(self.read_all, state)
 
-    def _fetch(self, state: SourceState) -> FetchResult:
+    def read_all(self, state: SourceState) -> FetchResult:
+        """The blocking part of `fetch`: scan the folder and parse what changed."""
         files = _post_files(self._path)
         digest = _listing_hash(files)
         if digest == state.content_hash and state.initialized:

@@ -332,9 +332,7 @@ async def _broadcast_cancel(cmds: Commands, chat: Chat, inv: Invocation) -> Repl
     if not inv.args.strip().isdigit():
         return Reply(say(chat.language, "broadcast_usage"), private=True)
     draft_id = int(inv.args)
-    key = (
-        "broadcast_cancelled" if await cmds.store.cancel_broadcast(draft_id) else "broadcast_gone"
-    )
+    key = "broadcast_cancelled" if await cmds.store.cancel_broadcast(draft_id) else "broadcast_gone"
     return Reply(say(chat.language, key, id=draft_id), edit=True)
 
 
