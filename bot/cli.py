@@ -19,7 +19,7 @@ import aiohttp
 
 from bot.app import App, secrets_of
 from bot.config import SourceSettings, load_settings
-from bot.errors import NewsbotError, ParseError, SourceError
+from bot.errors import NewsbotError, SourceError
 from bot.feeds import parse_feed, parse_post
 from bot.formatter import alert_for_post, render_plain
 from bot.logs import setup_logging
