@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -382,31 +382,35 @@ class Store:
             return await outbox.load_deliveries(conn, ids)
 
     async def stats(self) -> Stats:
-        now = self._clock()
+        """Counts for `/stats` and `newsbot stats`."""
+        since = self._clock() - timedelta(days=1)
+        by_platform = (
+            select(chats.c.platform, func.count()).where(chats.c.active).group_by(chats.c.platform)
+        )
+        by_category = (
+            select(func.min(subscriptions.c.name), func.count())
+            .join(chats, chats.c.id == subscriptions.c.chat_id)
+            .where(chats.c.active)
+            .group_by(subscriptions.c.key)
+        )
+        by_state = select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
         async with self._tx() as conn:
-            by_platform = select(chats.c.platform, func.count()).where(chats.c.active)
-            by_category = select(func.min(subscriptions.c.name), func.count()).join(
-                chats, chats.c.id == subscriptions.c.chat_id
-            )
-            by_state = select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
-            today = select(func.count()).where(posts.c.seen_at >= now - timedelta(days=1))
-            failing = select(func.count()).where(sources.c.failures > 0)
             return Stats(
-                dict((await conn.execute(by_platform.group_by(chats.c.platform))).tuples().all()),
-                dict(
-                    (
-                        await conn.execute(
-                            by_category.where(chats.c.active).group_by(subscriptions.c.key)
-                        )
-                    )
-                    .tuples()
-                    .all()
-                ),
-                int((await conn.execute(today)).scalar_one()),
-                {state.value: 0 for state in DeliveryState}
-                | dict((await conn.execute(by_state)).tuples().all()),
-                int((await conn.execute(failing)).scalar_one()),
+                chats_by_platform=await _counts(conn, by_platform),
+                subscriptions_by_category=await _counts(conn, by_category),
+                posts_today=await _count(conn, posts.c.seen_at >= since),
+                deliveries_by_state={s.value: 0 for s in DeliveryState}
+                | await _counts(conn, by_state),
+                sources_failing=await _count(conn, sources.c.failures > 0),
             )
+
+
+async def _counts(conn: AsyncConnection, query: Select[Any, Any]) -> dict[str, int]:
+    return {str(key): int(value) for key, value in await conn.execute(query)}
+
+
+async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
+    return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
 
 
 def _choose_alerts(
