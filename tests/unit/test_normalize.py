@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -61,7 +61,7 @@ def test_a_date_without_offset_is_in_the_sources_zone() -> None:
 
 
 def test_a_date_more_than_a_day_ahead_is_clamped_to_now() -> None:
-    future = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    future = datetime(2027, 1, 1, tzinfo=UTC)
     post = normalize(entry(published=future), RULES, now=NOW, seen_at=NOW)
     assert post.published_at == NOW
 
