@@ -217,7 +217,8 @@ class Dispatcher:
             if early is None and (
                 (chat.platform, chat.chat_id) in busy or limiter.chat_delay(chat)
             ):
-                later = now + timedelta(seconds=max(limiter.chat_delay(chat), 1.0))
+                wait = max(limiter.chat_delay(chat), limiter.chat_gap(chat))
+                later = now + timedelta(seconds=wait)
                 early = Verdict(
                     DeliveryResult(
                         delivery.id,

@@ -79,6 +79,11 @@ class PlatformLimiter:
         paused = max(self._chat_paused.get(chat.chat_id, 0.0), self._paused_until)
         return max(self._chat_window(chat).ready_at(now), paused, now)
 
+    def chat_gap(self, chat: Chat) -> float:
+        """The shortest spacing between two messages to `chat` that its limit allows."""
+        window = self._chat_window(chat)
+        return window.window / window.limit
+
     def chat_delay(self, chat: Chat) -> float:
         """Seconds until `chat` may get its next message."""
         return max(0.0, self.chat_ready_at(chat) - self._clock())

@@ -144,7 +144,7 @@ async def test_breaking_goes_first(
 ) -> None:
     await plan(store, 1, make_post(1), make_post(2, breaking=True), make_post(3))
     await dispatcher.drain()
-    assert [h for _, h in sender.delivered][0] == "Headline 2"
+    assert next(h for _, h in sender.delivered) == "Headline 2"
 
 
 def test_a_429_never_counts_as_an_attempt_and_never_fails_a_row() -> None:
