@@ -302,8 +302,7 @@ class PostgresServer:
         )
         try:
             self.version_num = int(self._call(self._scalar("SHOW server_version_num")))
-            template_url = self.create_database(template="template0")
-            self._template = make_url(template_url).database or ""
+            self._template = _database_name(self.create_database(template="template0"))
         except BaseException:
             self._shutdown()
             raise
@@ -313,14 +312,15 @@ class PostgresServer:
         return self.url.set(database=database).render_as_string(hide_password=False)
 
     def create_database(self, *, template: str | None = None) -> str:
-        """Create a new empty database (a copy of ``template``) and return its URL.
+        """Create a new database, a copy of ``template``, and return its URL.
 
-        ``template`` defaults to an empty UTF-8 database made once per session; a
-        database can serve as a template only while nobody is connected to it.
+        ``template`` (a URL this server returned, or a database name) defaults to an
+        empty UTF-8 database made once per session. To set a schema up once and give
+        each test a copy, create a database, migrate it, dispose of every engine on it
+        (PostgreSQL copies a database only while nobody is connected), then pass its
+        URL here. Raises ValueError for a name that is not plain.
         """
-        source = template or self._template
-        if not _NAME.match(source):
-            raise ValueError(f"not a plain database name: {source!r}")
+        source = _database_name(template) if template else self._template
         self._count += 1
         name = f"newsbot_test_{self._token}_{self._count}"
         # FILE_COPY copies the files: much faster than WAL_LOG (the 15+ default) here.
@@ -331,11 +331,8 @@ class PostgresServer:
 
     def drop_database(self, url: str) -> None:
         """Drop the database at ``url``, disconnecting whoever is still connected."""
-        name = make_url(url).database or ""
-        if not _NAME.match(name):
-            raise ValueError(f"not a plain database name: {name!r}")
         force = " WITH (FORCE)" if self.version_num >= 130000 else ""
-        self._call(self._execute(f"DROP DATABASE IF EXISTS {name}{force}"))
+        self._call(self._execute(f"DROP DATABASE IF EXISTS {_database_name(url)}{force}"))
 
     def close(self) -> None:
         """Drop the session's template and release the admin connection."""
@@ -362,6 +359,14 @@ class PostgresServer:
     async def _scalar(self, sql: str) -> Any:
         async with self._engine.connect() as conn:
             return await conn.scalar(text(sql))
+
+
+def _database_name(url_or_name: str) -> str:
+    """The database a URL names (or the name itself), checked to be safe in SQL."""
+    name = make_url(url_or_name).database if "://" in url_or_name else url_or_name
+    if not (name and _NAME.match(name)):
+        raise ValueError(f"not a plain database name: {name!r}")
+    return name
 
 
 def connect(url: URL) -> PostgresServer:

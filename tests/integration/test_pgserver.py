@@ -103,6 +103,26 @@ async def test_database_url_gives_each_backend_in_turn(database_url: str) -> Non
         assert await conn.scalar(text("SELECT 1")) == 1
 
 
+async def test_a_prepared_database_serves_as_template(postgres_server: PostgresServer) -> None:
+    """Set a schema up once, then give each test a copy of it."""
+    template = postgres_server.create_database()
+    copy = ""
+    try:
+        async with engine_on(template) as engine, engine.begin() as conn:
+            await conn.execute(text("CREATE TABLE posts (guid text PRIMARY KEY)"))
+        copy = postgres_server.create_database(template=template)
+        assert await table_names(copy) == ["posts"]
+    finally:
+        for url in (copy, template):
+            if url:
+                postgres_server.drop_database(url)
+
+
+def test_database_names_must_be_plain(postgres_server: PostgresServer) -> None:
+    with pytest.raises(ValueError, match="not a plain database name"):
+        postgres_server.create_database(template="x; DROP DATABASE postgres")
+
+
 # --- when PostgreSQL cannot be had -------------------------------------------------
 
 
