@@ -41,6 +41,7 @@ from typing import Any, NoReturn, TypeVar
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 T = TypeVar("T")
@@ -276,7 +277,8 @@ class LocalServer:
         log = self.root / "server.log"
         lines = done.stderr + (log.read_text(errors="replace") if log.exists() else "")
         meaningful = [line for line in lines.splitlines() if line.strip()]
-        return meaningful[-1] if meaningful else f"exit status {done.returncode}"
+        fatal = [line for line in meaningful if "FATAL" in line or "ERROR" in line]
+        return (fatal or meaningful or [f"exit status {done.returncode}"])[-1]
 
 
 # --- databases on a server ---------------------------------------------------------
@@ -378,11 +380,33 @@ def connect(url: URL) -> PostgresServer:
         raise PostgresUnavailable(f"cannot use {where}: {type(exc).__name__}: {exc}") from exc
 
 
-def _external_url(raw: str) -> URL:
+def open_server(
+    environ: Mapping[str, str] = os.environ,
+) -> tuple[PostgresServer, LocalServer | None]:
+    """The session's server: the one ``URL_ENV`` names, else a new local one.
+
+    Returns the server and, when it is ours, the LocalServer to stop afterwards.
+    Raises PostgresUnavailable with the reason.
+    """
+    if raw := environ.get(URL_ENV):
+        try:
+            url = make_url(raw)
+        except ArgumentError as exc:
+            raise PostgresUnavailable(f"{URL_ENV} is not a database URL") from exc
+        return connect(url), None
+    bindir = find_bindir(
+        shutil.which("pg_config"), shutil.which("initdb"), Path("/usr/lib/postgresql")
+    )
     try:
-        return make_url(raw)
-    except Exception as exc:
-        raise PostgresUnavailable(f"{URL_ENV} is not a database URL") from exc
+        local = LocalServer(bindir, server_account(), scratch_parent(os.geteuid() == 0))
+    except OSError as exc:
+        raise PostgresUnavailable(f"cannot make the server's directory: {exc}") from exc
+    local.start()
+    try:
+        return connect(local.url), local
+    except PostgresUnavailable:
+        local.stop()
+        raise
 
 
 # --- fixtures ----------------------------------------------------------------------
@@ -391,20 +415,9 @@ def _external_url(raw: str) -> URL:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for this session (skips, or fails under CI, without one)."""
-    local: LocalServer | None = None
     try:
-        if raw := os.environ.get(URL_ENV):
-            server = connect(_external_url(raw))
-        else:
-            bindir = find_bindir(
-                shutil.which("pg_config"), shutil.which("initdb"), Path("/usr/lib/postgresql")
-            )
-            local = LocalServer(bindir, server_account(), scratch_parent(os.geteuid() == 0))
-            local.start()
-            server = connect(local.url)
+        server, local = open_server()
     except PostgresUnavailable as exc:
-        if local is not None:
-            local.stop()
         unavailable(str(exc))
     try:
         yield server

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import select
+import shutil
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -25,6 +26,7 @@ from tests.pgserver import (
 )
 
 REPO = Path(__file__).resolve().parents[2]
+DEBIAN_ROOT = Path("/usr/lib/postgresql")
 
 
 @asynccontextmanager
@@ -184,27 +186,38 @@ def test_without_a_server_tests_fail_under_ci(tmp_path: Path) -> None:
 # --- cleanup -------------------------------------------------------------------------
 
 _KILLED_SESSION = """
-import os, shutil, signal
-from pathlib import Path
-from tests.pgserver import LocalServer, find_bindir, scratch_parent, server_account
-bindir = find_bindir(shutil.which("pg_config"), shutil.which("initdb"), Path("/usr/lib/postgresql"))
-server = LocalServer(bindir, server_account(), scratch_parent(os.geteuid() == 0))
-server.start()
-print(server.root, flush=True)
+import os, signal
+from tests.pgserver import open_server
+server, local = open_server({})
+print(local.root, local._watchdog.pid, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)
 """
 
 
-def test_server_is_removed_when_the_session_is_killed(postgres_server: PostgresServer) -> None:
-    # Depends on postgres_server only so it runs where a local server can start.
+def wait_for_exit(pid: int, timeout: float) -> None:
+    """Wait until process ``pid`` (not our child) has exited, or ``timeout`` passes."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return
+    try:
+        select.select([pidfd], [], [], timeout)
+    finally:
+        os.close(pidfd)
+
+
+def test_server_is_removed_when_the_session_is_killed() -> None:
+    try:
+        find_bindir(shutil.which("pg_config"), shutil.which("initdb"), DEBIAN_ROOT)
+    except PostgresUnavailable as exc:
+        unavailable(str(exc))
+    env = {k: v for k, v in os.environ.items() if k != URL_ENV}
     done = subprocess.run(
         [sys.executable, "-c", _KILLED_SESSION],
-        cwd=REPO, capture_output=True, text=True, timeout=120,
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert done.returncode == -signal.SIGKILL, done.stderr
-    root = Path(done.stdout.strip())
-    assert root.name.startswith("newsbot-pg-")
-    deadline = time.monotonic() + 60
-    while root.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling a condition with a deadline: no event to wait on
-    assert not root.exists()
+    root, watchdog_pid = done.stdout.split()
+    assert Path(root).name.startswith("newsbot-pg-")
+    wait_for_exit(int(watchdog_pid), timeout=60)
+    assert not Path(root).exists()
