@@ -1,4 +1,4 @@
-"""Shared fixtures: a real database (SQLite here; PostgreSQL too where available)."""
+"""Shared fixtures: a real database on each backend (SQLite, and PostgreSQL via tests/pgserver.py)."""
 
 from __future__ import annotations
 
@@ -10,13 +10,12 @@ import pytest
 from storage import Store, open_store
 from storage.migrate import upgrade
 
+# The throwaway PostgreSQL server and the `database_url` fixture, which runs each test
+# that uses it once on SQLite and once on PostgreSQL.
+pytest_plugins = ["tests.pgserver"]
+
 SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_f4a03f36554e6008.txt"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "posts"
-
-
-@pytest.fixture
-def database_url(tmp_path: Path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'newsbot.db'}"
 
 
 @pytest.fixture
