@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
+from tests.waiting import Changes
+
 
 @dataclass
 class Feed:
@@ -34,6 +36,7 @@ class FeedServer:
     def __init__(self) -> None:
         self.feeds: dict[str, Feed] = {}
         self.base_url = ""
+        self.changes = Changes()
 
     def url(self, name: str) -> str:
         self.feeds.setdefault(name, Feed())
@@ -45,12 +48,14 @@ class FeedServer:
             return web.Response(status=404)
         feed.requests += 1
         feed.in_flight += 1
+        self.changes.mark()
         try:
             if feed.hang:
                 await feed.release.wait()
             return self._answer(feed, request)
         finally:
             feed.in_flight -= 1
+            self.changes.mark()
 
     def _answer(self, feed: Feed, request: web.Request) -> web.Response:
         if feed.status != 200:

@@ -27,6 +27,7 @@ from bot.models import (
 )
 from storage import Store
 from tests.factories import make_chat, make_post
+from tests.waiting import Changes
 
 SETTINGS = DeliverySettings()
 
@@ -42,12 +43,14 @@ class RecordingSender:
     def __init__(self) -> None:
         self.delivered: list[tuple[str, str]] = []
         self.script: dict[str, deque[Outcome]] = {}
+        self.changes = Changes()
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         queue = self.script.get(chat.chat_id)
         outcome = queue.popleft() if queue else Sent(f"m{len(self.delivered)}")
         if isinstance(outcome, Sent):
             self.delivered.append((chat.chat_id, alert.headline))
+            self.changes.mark()
         return outcome
 
 
