@@ -1,4 +1,4 @@
-"""Shared fixtures: a real database on each backend (SQLite, and PostgreSQL via tests/pgserver.py)."""
+"""Shared fixtures: a real database on each backend (SQLite, and PostgreSQL: tests/pgserver.py)."""
 
 from __future__ import annotations
 

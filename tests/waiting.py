@@ -15,9 +15,9 @@ class Changes:
     def mark(self) -> None:
         self._event.set()
 
-    async def until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
-        """Return once `predicate()` holds; raise TimeoutError after `timeout` seconds."""
-        async with asyncio.timeout(timeout):
+    async def until(self, predicate: Callable[[], bool], within: float = 20.0) -> None:
+        """Return once `predicate()` holds; raise TimeoutError after `within` seconds."""
+        async with asyncio.timeout(within):
             while not predicate():
                 self._event.clear()
                 await self._event.wait()

@@ -18,6 +18,7 @@ from bot.models import ALL
 from bot.sources import build_source
 from bot.watcher import Watcher
 from storage import Store
+from tests.conftest import EXAMPLES
 from tests.factories import make_chat
 from tests.feedserver import FeedServer, feed_server, rss
 from tests.integration.test_dispatcher import RecordingSender
@@ -78,7 +79,7 @@ async def test_unchanged_feed_is_answered_304_and_alerts_nothing(
     source = SourceSettings(name="newsdao", url=server.url("feed"))
     server.feeds["feed"].body = rss(("a1", "첫 기사", "IT"))
     await subscribe(store, 1, ALL)
-    watcher, dispatcher, sender = pipeline(store, session, [source])
+    watcher, dispatcher, _ = pipeline(store, session, [source])
     for _ in range(3):
         await watcher.run_once()
     feed = server.feeds["feed"]
@@ -125,7 +126,10 @@ async def test_a_failing_or_hanging_source_does_not_delay_the_others(
     stop = asyncio.Event()
     running = asyncio.gather(watcher.run(stop), dispatcher.run(stop))
     try:
-        await until(lambda: server.feeds["good"].requests >= 1)
+        # Change the feed only once the first answer (the baseline) has gone out.
+        await until(
+            lambda: server.feeds["good"].requests >= 1 and not server.feeds["good"].in_flight
+        )
         server.feeds["good"].body = rss(("g2", "새 정상 기사", "IT"), ("g1", "정상 기사", "IT"))
         await until(lambda: sender.delivered == [("1001", "새 정상 기사")])
         assert server.feeds["hanging"].in_flight == 1, "the hanging fetch is still waiting"
@@ -138,7 +142,6 @@ async def test_a_failing_or_hanging_source_does_not_delay_the_others(
 
 
 async def test_make_run_once_shows_the_seed_alert_in_the_terminal(tmp_path: Path) -> None:
-    examples = Path(__file__).resolve().parents[2] / "examples" / "posts"
     settings = Settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         sources=(
