@@ -146,7 +146,7 @@ async def test_make_run_once_shows_the_seed_alert_in_the_terminal(tmp_path: Path
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
         sources=(
             SourceSettings(
-                name="newsdao", path=examples, site_url="https://newsdao.kr", backfill=10
+                name="newsdao", path=EXAMPLES, site_url="https://newsdao.kr", backfill=10
             ),
         ),
     )
