@@ -247,7 +247,7 @@ class Dispatcher:
         limiter = self._limiters[delivery.chat.platform]
         async with self._slots:
             await limiter.acquire(delivery.chat)
-            outcome = await sender.send(delivery.chat, alert_for(delivery, sender.limits))
+            outcome = await _guarded_send(sender, delivery)
         if isinstance(outcome, RetryAfter):
             if outcome.everywhere:
                 limiter.pause_all(outcome.seconds)
@@ -276,6 +276,15 @@ class Dispatcher:
         await self._store.chats_gone([g for g in gone if g is not None], "chat gone")
         for limiter in self._limiters.values():
             limiter.forget_idle()
+
+
+async def _guarded_send(sender: Sender, delivery: Delivery) -> Outcome:
+    """An adapter's bug must not stop delivery to everyone else: it becomes a retry."""
+    try:
+        return await sender.send(delivery.chat, alert_for(delivery, sender.limits))
+    except Exception as exc:
+        log.exception("%s adapter failed on delivery %s", sender.platform, delivery.id)
+        return TransientFailure(f"adapter error: {type(exc).__name__}")
 
 
 def _done(verdict: Verdict) -> asyncio.Future[Verdict]:

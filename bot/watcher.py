@@ -115,6 +115,10 @@ class Watcher:
             result = await source.fetch(state)
         except SourceError as exc:
             return await self._failed(source, state, now, str(exc))
+        except Exception as exc:
+            # A bug met on one source's input must not stop the others.
+            log.exception("source %s: unexpected error", name)
+            return await self._failed(source, state, now, f"internal error: {type(exc).__name__}")
         for problem in result.problems:
             log.warning("source %s: %s", name, problem)
         return await self._succeeded(source, state, result, now)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import stat
 import sys
 from itertools import count
 from typing import TextIO
@@ -24,6 +26,7 @@ from bot.models import (
     PlatformLimits,
     Reply,
     Sent,
+    TransientFailure,
 )
 from handlers.base import Inbox
 
@@ -85,15 +88,17 @@ class ConsoleAdapter:
             self._reader = None
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
-        self._print(render_plain(alert, language=chat.language))
-        return Sent(str(next(self._ids)))
+        return self._print(render_plain(alert, language=chat.language))
 
     async def reply(self, chat: Chat, reply: Reply) -> Outcome:
-        self._print(render_reply(reply))
-        return Sent(str(next(self._ids)))
+        return self._print(render_reply(reply))
 
-    def _print(self, text: str) -> None:
-        print(f"{RULE}\n{text}", file=self._out, flush=True)
+    def _print(self, text: str) -> Outcome:
+        try:
+            print(f"{RULE}\n{text}", file=self._out, flush=True)
+        except OSError as exc:  # the terminal or pipe is gone
+            return TransientFailure(f"console output: {exc.strerror}")
+        return Sent(str(next(self._ids)))
 
     async def _read_commands(self, inbox: Inbox) -> None:
         reader = await _stdin_reader()
@@ -106,7 +111,13 @@ class ConsoleAdapter:
 
 
 async def _stdin_reader() -> asyncio.StreamReader | None:
-    """Standard input as a stream, or None when it cannot be read that way (a file)."""
+    """Standard input as a stream, or None when it is not a terminal or a pipe."""
+    try:
+        mode = os.fstat(sys.stdin.fileno()).st_mode
+    except (OSError, ValueError):
+        return None
+    if not (sys.stdin.isatty() or stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)):
+        return None
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     try:

@@ -7,9 +7,12 @@ import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
+from email.utils import format_datetime
 
 from aiohttp import web
 
+from bot.normalize import SEOUL
 from tests.waiting import Changes
 
 
@@ -89,12 +92,12 @@ async def feed_server() -> AsyncIterator[FeedServer]:
 
 
 def rss(*items: tuple[str, str, str], title: str = "뉴스다오") -> bytes:
-    """An RSS 2.0 feed of (guid, title, category) items, newest first."""
+    """An RSS 2.0 feed of (guid, title, category) items, newest first, dated now (KST)."""
     entries = "".join(
         f"<item><guid>{guid}</guid><title>{headline}</title>"
         f"<link>https://newsdao.kr/{guid}.html</link><category>{category}</category>"
         f"<description>{headline} 본문 요약입니다.</description>"
-        f"<pubDate>Sun, 29 Nov 2026 14:03:00 +0900</pubDate></item>"
+        f"<pubDate>{format_datetime(datetime.now(SEOUL))}</pubDate></item>"
         for guid, headline, category in items
     )
     return (
