@@ -40,7 +40,7 @@ async def serve() -> AsyncIterator[Callable[[dict[str, Handler]], Awaitable[str]
 
 async def fetch(url: str, state: SourceState | None = None, **settings: object):
     async with aiohttp.ClientSession() as session:
-        source = HttpSource(SourceSettings(name="s", url=url, **settings), session)  # type: ignore[arg-type]
+        source = HttpSource(SourceSettings(name="s", url=url, **settings), session)
         return await source.fetch(state or SourceState("s"))
 
 
