@@ -1,4 +1,4 @@
-"""The adapter seam: what the core needs from a platform, and what a platform may ask of the core."""
+"""The adapter seam: what the core needs from a platform, and what a platform may ask of it."""
 
 from __future__ import annotations
 
