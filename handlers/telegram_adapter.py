@@ -9,22 +9,15 @@ No rate limiting here: the core's dispatcher paces sends by `limits`.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import re
 import warnings
-from collections import OrderedDict
-from collections.abc import Sequence
 from datetime import timedelta
-from html import escape
 from typing import Any, Final, Literal
-from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
     ChatMember,
     ChatMemberUpdated,
-    InlineKeyboardButton,
     InlineKeyboardMarkup,
     Update,
     User,
@@ -55,7 +48,6 @@ from bot.config import TelegramSettings
 from bot.errors import ConfigError, NewsbotError
 from bot.models import (
     Alert,
-    Button,
     Chat,
     ChatGone,
     ChatMoved,
@@ -71,6 +63,13 @@ from bot.models import (
     TransientFailure,
 )
 from handlers.base import Inbox
+from handlers.telegram_render import (
+    TEXT_LIMIT,
+    ButtonCodec,
+    render_alert,
+    render_plain,
+    render_reply,
+)
 from handlers.telegram_request import AiohttpRequest, call
 
 log = logging.getLogger(__name__)
@@ -103,17 +102,12 @@ GONE: Final = (
     "peer_id_invalid",
 )
 PARSE_ERROR: Final = "can't parse entities"
-TEXT_LIMIT: Final = 4096
-CALLBACK_LIMIT: Final = 64
+#: Longest text answerCallbackQuery shows.
+POPUP_LIMIT: Final = 200
 FALLBACK_HELP: Final = {
     "ko": "명령을 처리하지 못했습니다. /help 로 사용법을 확인하세요.",
     "en": "Something went wrong. Send /help to see what I can do.",
 }
-_LABELS: Final = {
-    "ko": ("🔴 속보", "{site}에서 보기"),
-    "en": ("🔴 Breaking", "View on {site}"),
-}
-
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 
@@ -149,7 +143,7 @@ class TelegramAdapter:
         self._app: AnyApplication | None = None
         self._send_url = ""
         self._inbox: Inbox | None = None
-        self._buttons: OrderedDict[str, tuple[str, str]] = OrderedDict()
+        self._codec = ButtonCodec()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -233,7 +227,9 @@ class TelegramAdapter:
         return outcome
 
     async def reply(self, chat: Chat, reply: Reply) -> Outcome:
-        return await self._send(chat.chat_id, render_reply(reply), markup=self._keyboard(reply))
+        return await self._send(
+            chat.chat_id, render_reply(reply), markup=self._codec.keyboard(reply.buttons)
+        )
 
     async def _send(
         self,
@@ -243,6 +239,7 @@ class TelegramAdapter:
         html: bool = True,
         markup: InlineKeyboardMarkup | None = None,
         thread: int | None = None,
+        to: int | None = None,
     ) -> Outcome:
         """sendMessage by the lean path (`call`): the answer is not parsed into a Message."""
         params = {
@@ -251,6 +248,10 @@ class TelegramAdapter:
             "parse_mode": ParseMode.HTML.value if html else None,
             "reply_markup": markup,
             "message_thread_id": thread,
+            # A command's message may be deleted before the answer: answer anyway.
+            "reply_parameters": {"message_id": to, "allow_sending_without_reply": True}
+            if to
+            else None,
         }
         try:
             result = await call(self._bot.request, self._send_url, params)
@@ -265,7 +266,7 @@ class TelegramAdapter:
                 message_id=message_id,
                 text=render_reply(reply),
                 parse_mode=ParseMode.HTML,
-                reply_markup=self._keyboard(reply),
+                reply_markup=self._codec.keyboard(reply.buttons),
             )
         except BadRequest as exc:
             if "message is not modified" in exc.message:
@@ -274,33 +275,6 @@ class TelegramAdapter:
         except TelegramError as exc:
             return outcome_of(exc)
         return Sent(str(message_id))
-
-    def _keyboard(self, reply: Reply) -> InlineKeyboardMarkup | None:
-        if not reply.buttons:
-            return None
-        keys = [InlineKeyboardButton(b.label, callback_data=self._encode(b)) for b in reply.buttons]
-        return InlineKeyboardMarkup([keys[i : i + 2] for i in range(0, len(keys), 2)])
-
-    def _encode(self, button: Button) -> str:
-        """`command args` if it fits Telegram's 64 bytes, else a key into a bounded table."""
-        data = f"{button.command} {button.args}".strip()
-        if len(data.encode()) <= CALLBACK_LIMIT:
-            return data
-        key = "#" + hashlib.sha256(data.encode()).hexdigest()[:32]
-        self._buttons[key] = (button.command, button.args)
-        self._buttons.move_to_end(key)
-        while len(self._buttons) > 10_000:
-            self._buttons.popitem(last=False)
-        return key
-
-    def _decode(self, data: str | None) -> tuple[str, str]:
-        """The button's command and args; an unknown or expired button asks for help."""
-        if not data:
-            return "help", ""
-        if data.startswith("#"):
-            return self._buttons.get(data, ("help", ""))
-        command, _, args = data.partition(" ")
-        return command, args
 
     # --- incoming -----------------------------------------------------------------------
 
@@ -322,25 +296,27 @@ class TelegramAdapter:
         )
         reply = await self._ask(invocation)
         thread = message.message_thread_id if message.is_topic_message else None
-        await self._answer(chat, reply, thread)
+        await self._answer(chat, reply, thread=thread, to=message.message_id)
 
     async def _on_button(self, update: Update, context: object) -> None:
-        """A button press: acknowledge it, run its command, edit in place if asked."""
+        """A button press: run its command; edit in place, answer, or pop up a private note."""
         query = update.callback_query
-        if query is None:
+        if query is None or query.message is None:
+            return
+        message, user = query.message, query.from_user
+        chat = chat_of(message.chat, user)
+        command, args = self._codec.decode(query.data)
+        allowed = await self._user_can_manage(message.chat, user)
+        reply = await self._ask(Invocation(chat, command, args, str(user.id), allowed))
+        if reply.private and chat.kind != "user" and len(reply.text) <= POPUP_LIMIT:
+            # Only the presser sees a callback answer: Telegram's private reply in a group.
+            await _quietly(query.answer(reply.text, show_alert=True))
             return
         await _quietly(query.answer())
-        message = query.message
-        if message is None:
-            return
-        chat = chat_of(message.chat, query.from_user)
-        command, args = self._decode(query.data)
-        allowed = await self._user_can_manage(message.chat, query.from_user)
-        reply = await self._ask(Invocation(chat, command, args, str(query.from_user.id), allowed))
         if reply.edit and isinstance(message, TgMessage):
             await self._edit(chat, message.message_id, reply)
         else:
-            await self._answer(chat, reply, None)
+            await self._answer(chat, reply)
 
     async def _on_membership(self, update: Update, context: object) -> None:
         """The bot was added to, or removed from, a chat."""
@@ -354,7 +330,7 @@ class TelegramAdapter:
         elif what == "added" and chat.kind != "user":
             welcome = await self._inbox.chat_added(chat)
             if welcome is not None:
-                await self._answer(chat, welcome, None)
+                await self._answer(chat, welcome)
 
     async def _on_migrate(self, update: Update, context: object) -> None:
         """A group became a supergroup: its id changed."""
@@ -381,9 +357,16 @@ class TelegramAdapter:
         except Exception:
             return Reply(FALLBACK_HELP[invocation.chat.language])
 
-    async def _answer(self, chat: Chat, reply: Reply, thread: int | None) -> None:
+    async def _answer(
+        self, chat: Chat, reply: Reply, *, thread: int | None = None, to: int | None = None
+    ) -> None:
+        """Post a reply; in a group, as an answer `to` the command's message."""
         outcome = await self._send(
-            chat.chat_id, render_reply(reply), markup=self._keyboard(reply), thread=thread
+            chat.chat_id,
+            render_reply(reply),
+            markup=self._codec.keyboard(reply.buttons),
+            thread=thread,
+            to=to if chat.kind == "group" else None,
         )
         if not isinstance(outcome, Sent):
             log.warning("telegram: reply to %s not delivered: %s", chat.chat_id, outcome)
@@ -471,61 +454,7 @@ def _is_in(member: ChatMember) -> bool:
     return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
 
 
-# --- rendering, pure ------------------------------------------------------------------------
-
-
-def render_alert(alert: Alert, language: Language) -> str:
-    """The alert in Telegram HTML: breaking line, bold headline, excerpt, link, hashtags."""
-    breaking, view = _LABELS[language]
-    lines = [breaking] if alert.breaking else []
-    if alert.headline:
-        lines.append(f"<b>{escape(alert.headline)}</b>")
-    if alert.excerpt:
-        lines.append(escape(alert.excerpt[:3000]))
-    tail = []
-    if alert.link:
-        label = view.format(site=_site(alert))
-        tail.append(f'<a href="{escape(alert.link, quote=True)}">{escape(label)}</a>')
-    if tags := hashtags(alert.categories):
-        tail.append(escape(tags))
-    return "\n\n".join(part for part in ("\n".join(lines), "\n".join(tail)) if part)
-
-
-def render_plain(alert: Alert, language: Language) -> str:
-    """The same alert without markup, for when Telegram refuses the HTML."""
-    breaking, view = _LABELS[language]
-    lines = [breaking] if alert.breaking else []
-    lines += [text for text in (alert.headline, alert.excerpt[:3000]) if text]
-    tail = [f"{view.format(site=_site(alert))}: {alert.link}"] if alert.link else []
-    if tags := hashtags(alert.categories):
-        tail.append(tags)
-    return "\n\n".join(part for part in ("\n".join(lines), "\n".join(tail)) if part)
-
-
-def hashtags(categories: Sequence[str]) -> str:
-    """`#IT #국제_뉴스`: spaces and punctuation become `_`, which Telegram keeps in a tag."""
-    tags = (re.sub(r"\W+", "_", name.strip()).strip("_") for name in categories)
-    return " ".join(f"#{tag}" for tag in tags if tag)
-
-
-def _site(alert: Alert) -> str:
-    host = alert.site or urlsplit(alert.link or "").hostname or ""
-    return host.removeprefix("www.")
-
-
-def render_reply(reply: Reply) -> str:
-    """A reply in Telegram HTML: its text, then one linked line per item, within the limit."""
-    budget = TEXT_LIMIT - 100
-    text = reply.text if len(reply.text) <= budget else reply.text[:budget] + "…"
-    lines, used = [escape(text)], len(text)
-    for item in reply.items:
-        used += len(item.title) + 3
-        if used > budget:
-            break
-        mark = "🔴" if item.breaking else "•"
-        href = escape(item.link, quote=True)
-        lines.append(f'{mark} <a href="{href}">{escape(item.title)}</a>')
-    return "\n".join(lines)
+# --- helpers ------------------------------------------------------------------------------
 
 
 def _chat_id(chat_id: str) -> int | str:

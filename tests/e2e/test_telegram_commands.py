@@ -124,10 +124,10 @@ async def test_group_command_addressed_to_the_bot_by_name(
     tg.make_admin(-100200, 7)
     tg.push_message(-100200, f"/Subscribe@{BOT_USERNAME}  IT 경제", chat_type="supergroup",
                     user_id=7, language_code="en")  # fmt: skip
-    tg.push_message(-100201, f"/latest@{BOT_USERNAME}", chat_type="group", user_id=8)
+    typed = tg.push_message(-100201, f"/latest@{BOT_USERNAME}", chat_type="group", user_id=8)
 
     await tg.wait_for_messages(-100200)
-    await tg.wait_for_messages(-100201)
+    [answer] = await tg.wait_for_messages(-100201)
 
     by_chat = {i.chat.chat_id: i for i in inbox.invocations}
     assert by_chat["-100200"] == Invocation(
@@ -135,6 +135,8 @@ async def test_group_command_addressed_to_the_bot_by_name(
     )
     # Not an administrator of the group: the core decides what that allows.
     assert by_chat["-100201"].can_manage is False
+    # In a group the answer quotes the command, so everyone sees whom it answers.
+    assert answer.reply_to == typed["message"]["message_id"]
 
 
 async def test_channel_post_command_is_run_for_the_channel(
@@ -190,6 +192,23 @@ async def test_button_press_edits_the_keyboard_in_place(
     assert [m.message_id for m in tg.messages(113)] == [message.message_id]
     assert message.buttons[0][0][0] == "IT ✅"
     assert len(tg.callback_answers) >= 1
+
+
+async def test_a_private_answer_to_a_button_in_a_group_pops_up_for_the_presser_only(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    inbox.replies["categories"] = Reply("분야", buttons=(Button("IT", "toggle", "IT"),))
+    inbox.replies["toggle"] = Reply("관리자만 바꿀 수 있습니다.", private=True)
+    tg.push_message(-100210, "/categories", chat_type="supergroup", user_id=9)
+    [message] = await tg.wait_for_messages(-100210)
+
+    tg.push_callback(-100210, message.message_id, "toggle IT", user_id=9)
+    await tg.wait_until(lambda: bool(tg.callback_answers))
+
+    [answer] = tg.callback_answers
+    assert (answer["text"], answer["show_alert"]) == ("관리자만 바꿀 수 있습니다.", "true")
+    assert [m.text for m in tg.messages(-100210)] == ["분야"]
+    assert inbox.invocations[-1].can_manage is False
 
 
 async def test_kicked_from_a_group_and_blocked_in_private_stop_the_chat(

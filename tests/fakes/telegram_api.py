@@ -129,6 +129,8 @@ class Message:
     reply_markup: JSON | None
     message_thread_id: int | None = None
     entities: list[Entity] = field(default_factory=list)
+    #: The message this one answers (reply_parameters), if any.
+    reply_to: int | None = None
     edits: int = 0
     deleted: bool = False
 
@@ -530,8 +532,9 @@ class FakeTelegram:
         markup = _json(params.get("reply_markup"))
         _check_markup(markup)
         thread = params.get("message_thread_id")
+        answers = (_json(params.get("reply_parameters")) or {}).get("message_id")
         return Message(chat_id, 0, text, raw, parse_mode, markup,
-                       int(thread) if thread else None, entities)  # fmt: skip
+                       int(thread) if thread else None, entities, reply_to=answers)  # fmt: skip
 
     def _record(self, message: Message) -> None:
         message.message_id = next(self._ids[message.chat_id])
