@@ -10,9 +10,11 @@ No rate limiting here: the core's dispatcher paces sends by `limits`.
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from datetime import timedelta
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
@@ -71,6 +73,7 @@ from handlers.telegram_render import (
     render_reply,
 )
 from handlers.telegram_request import AiohttpRequest, call
+from handlers.telegram_webhook import WebhookServer, split_listen
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +129,7 @@ class TelegramAdapter:
     ) -> None:
         """`bot_name_hint`: the bot's username if getMe has not told it yet.
 
-        Raises `ConfigError` when no token is set.
+        Raises `ConfigError` when no token is set, or webhook mode lacks its settings.
         """
         if settings.token is None:
             raise ConfigError("telegram.token is not set")
@@ -140,7 +143,9 @@ class TelegramAdapter:
             per_chat_per_second=settings.per_chat_per_second,
             per_group_per_minute=settings.per_group_per_minute,
         )
+        _check_webhook(settings)
         self._app: AnyApplication | None = None
+        self._webhook: WebhookServer | None = None
         self._send_url = ""
         self._inbox: Inbox | None = None
         self._codec = ButtonCodec()
@@ -148,8 +153,26 @@ class TelegramAdapter:
     # --- lifecycle ----------------------------------------------------------------------
 
     async def start(self, inbox: Inbox) -> None:
-        """Connect (getMe), register the command menu, start long polling."""
+        """Connect (getMe), register the command menu, start receiving updates.
+
+        Raises `ConfigError` for a refused token, `NewsbotError` when the Bot API
+        cannot be reached or the webhook cannot be set up.
+        """
         self._inbox = inbox
+        app = await self._connect()
+        self._app = app
+        self._send_url = f"{app.bot.base_url}/sendMessage"
+        self._username = app.bot.username or self._username
+        try:
+            await self._register_commands()
+            await app.start()
+            await self._receive(app)
+        except (TelegramError, OSError) as exc:
+            await self.stop()
+            reason = exc.message if isinstance(exc, TelegramError) else exc.strerror
+            raise NewsbotError(f"telegram: cannot start receiving updates: {reason}") from exc
+
+    async def _connect(self) -> AnyApplication:
         requests = (self._request(), self._request())
         app = self._build(*requests)
         try:
@@ -161,17 +184,43 @@ class TelegramAdapter:
                 # Not `from exc`: python-telegram-bot's message quotes the token.
                 raise ConfigError("telegram: the Bot API refused the token") from None
             raise NewsbotError(f"telegram: cannot reach the Bot API: {exc.message}") from exc
-        self._app = app
-        self._send_url = f"{app.bot.base_url}/sendMessage"
-        self._username = app.bot.username or self._username
-        await self._register_commands()
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(timeout=int(self._poll_timeout), allowed_updates=UPDATES)
+        return app
+
+    async def _receive(self, app: AnyApplication) -> None:
+        """Long polling, or a webhook server plus setWebhook."""
+        settings = self._settings
+        if settings.mode == "polling":
+            assert app.updater is not None
+            await app.updater.start_polling(
+                timeout=int(self._poll_timeout), allowed_updates=UPDATES
+            )
+            return
+        assert settings.webhook_url is not None and settings.webhook_secret is not None
+        secret = settings.webhook_secret.get_secret_value()
+        path = urlsplit(settings.webhook_url).path
+        self._webhook = WebhookServer(settings.webhook_listen, path, secret, self._deliver)
+        await self._webhook.start()
+        await app.bot.set_webhook(
+            settings.webhook_url, secret_token=secret, allowed_updates=UPDATES
+        )
+
+    async def _deliver(self, data: dict[str, Any]) -> None:
+        """One update from the webhook, into the application's queue."""
+        if self._app is None:
+            return
+        try:
+            update = Update.de_json(data, self._app.bot)
+        except Exception as exc:
+            log.warning("telegram webhook: unreadable update: %s", type(exc).__name__)
+            return
+        await self._app.update_queue.put(update)
 
     async def stop(self) -> None:
-        """Stop polling, then the application; idempotent."""
+        """Stop receiving, then the application; idempotent."""
         app, self._app = self._app, None
+        webhook, self._webhook = self._webhook, None
+        if webhook is not None:
+            await webhook.stop()
         if app is None:
             return
         if app.updater is not None and app.updater.running:
@@ -455,6 +504,20 @@ def _is_in(member: ChatMember) -> bool:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _check_webhook(settings: TelegramSettings) -> None:
+    if settings.mode != "webhook":
+        return
+    if not settings.webhook_url or settings.webhook_secret is None:
+        raise ConfigError("telegram: webhook mode needs telegram.webhook_url and webhook_secret")
+    secret = settings.webhook_secret.get_secret_value()
+    if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", secret):
+        raise ConfigError("telegram.webhook_secret: 1-256 of A-Z, a-z, 0-9, _ and -")
+    try:
+        split_listen(settings.webhook_listen)
+    except ValueError as exc:
+        raise ConfigError(f"telegram.webhook_listen: {exc}") from exc
 
 
 def _chat_id(chat_id: str) -> int | str:

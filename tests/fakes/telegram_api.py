@@ -18,7 +18,6 @@ Tests wait for what they expect with `wait_for_messages` / `wait_until`, never a
 from __future__ import annotations
 
 import asyncio
-import html
 import itertools
 import json
 import math
@@ -29,7 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
+
+from tests.fakes.telegram_html import Entity, HtmlError, parse_html
 
 TOKEN = "123456789:AAHfakeTOKENforTESTSxxxxxxxxxxxxxxxx"
 BOT_ID = 123456789
@@ -39,80 +41,15 @@ SENDING = frozenset({"sendmessage", "sendphoto"})
 #: Methods that `fail_chat` applies to.
 CHAT_METHODS = SENDING | {"editmessagetext", "editmessagereplymarkup", "deletemessage"}
 JSON = dict[str, Any]
+__all__ = ["Entity", "Failure", "FakeTelegram", "HtmlError", "Message", "parse_html"]
+WEBHOOK_CONFLICT = (
+    "Conflict: can't use getUpdates method while webhook is active; "
+    "use deleteWebhook to delete the webhook first"
+)
 CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
-
-
-class HtmlError(ValueError):
-    """The text is not HTML as Telegram accepts it; the message is Telegram's."""
-
-
-@dataclass(frozen=True)
-class Entity:
-    """One formatted span: `bold`, `italic`, `text_link` (with `url`), `code`, …"""
-
-    type: str
-    text: str
-    url: str | None = None
-
-
-_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline",
-    "ins": "underline", "s": "strikethrough", "strike": "strikethrough",
-    "del": "strikethrough", "a": "text_link", "code": "code", "pre": "pre",
-    "tg-spoiler": "spoiler", "span": "spoiler", "blockquote": "blockquote",
-    "tg-emoji": "custom_emoji",
-}  # fmt: skip
-_TOKEN_RE = re.compile(r"(<[^<>]*>)|(&#?\w+;)|([^<&]+)|(<)|(&)")
-_TAG_RE = re.compile(r"<(/?)([a-zA-Z][\w-]*)(.*)>", re.S)
-_ATTR_RE = re.compile(r"""([a-zA-Z-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+))""")
-
-
-def parse_html(text: str) -> tuple[str, list[Entity]]:
-    """The visible text and its entities, or `HtmlError` with Telegram's wording."""
-    out: list[str] = []
-    entities: list[Entity] = []
-    open_tags: list[tuple[str, int, str | None]] = []
-    for match in _TOKEN_RE.finditer(text):
-        offset = len(text[: match.start()].encode())
-        tag, entity, plain, stray_lt = match.group(1, 2, 3, 4)
-        if stray_lt:
-            raise HtmlError(f'Unsupported start tag "" at byte offset {offset}')
-        if tag:
-            _tag(tag, offset, out, open_tags, entities)
-        elif entity:
-            decoded = html.unescape(entity)
-            out.append(decoded if entity[1:-1] in ("lt", "gt", "amp", "quot") or "#" in entity
-                       else entity)  # fmt: skip
-        else:
-            out.append(plain or "&")
-    if open_tags:
-        raise HtmlError(f'Can\'t find end tag corresponding to start tag "{open_tags[-1][0]}"')
-    return "".join(out), entities
-
-
-def _tag(
-    tag: str,
-    offset: int,
-    out: list[str],
-    open_tags: list[tuple[str, int, str | None]],
-    entities: list[Entity],
-) -> None:
-    match = _TAG_RE.fullmatch(tag)
-    name = match.group(2).lower() if match else ""
-    if not match or name not in _TAGS:
-        raise HtmlError(f'Unsupported start tag "{name}" at byte offset {offset}')
-    if not match.group(1):
-        attrs = {m[0].lower(): html.unescape(m[1] or m[2] or m[3]) for m in
-                 _ATTR_RE.findall(match.group(3))}  # fmt: skip
-        open_tags.append((name, len("".join(out)), attrs.get("href")))
-        return
-    if not open_tags or open_tags[-1][0] != name:
-        raise HtmlError(f"Unmatched end tag at byte offset {offset}, expected end tag")
-    _, start, href = open_tags.pop()
-    entities.append(Entity(_TAGS[name], "".join(out)[start:], href))
 
 
 @dataclass
@@ -243,6 +180,11 @@ class FakeTelegram:
         self._new_update = asyncio.Event()
         self._polls = itertools.count()
         self._latest_poll = -1
+        #: setWebhook's parameters while a webhook is set.
+        self.webhook: JSON | None = None
+        #: The HTTP status of every webhook delivery (0: no answer).
+        self.webhook_statuses: list[int] = []
+        self._pusher: asyncio.Task[None] | None = None
         #: getUpdates requests being held right now.
         self.polls_waiting = 0
         self._closing = asyncio.Event()
@@ -275,6 +217,9 @@ class FakeTelegram:
         """Wake every held request, then close."""
         self._closing.set()
         self._new_update.set()
+        if self._pusher is not None:
+            await self._pusher
+            self._pusher = None
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -474,8 +419,39 @@ class FakeTelegram:
     async def _api_getme(self, params: JSON) -> JSON:
         return self._bot_user()
 
-    async def _api_deletewebhook(self, params: JSON) -> bool:
+    async def _api_setwebhook(self, params: JSON) -> bool:
+        """From now on, push updates to `url` (with the secret header) instead of polling."""
+        if not params.get("url"):
+            return await self._api_deletewebhook(params)
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token"),
+                        "allowed_updates": _json(params.get("allowed_updates"))}  # fmt: skip
+        if self._pusher is None:
+            self._pusher = asyncio.create_task(self._push_to_webhook())
+        self._new_update.set()
         return True
+
+    async def _api_deletewebhook(self, params: JSON) -> bool:
+        self.webhook = None
+        return True
+
+    async def _push_to_webhook(self) -> None:
+        """Deliver queued updates one at a time, as Telegram does; a refused one is dropped."""
+        async with aiohttp.ClientSession() as session:
+            while not self._closing.is_set():
+                if self.webhook is None or not self._updates:
+                    self._new_update.clear()
+                    await self._new_update.wait()
+                    continue
+                update, secret = self._updates.pop(0), self.webhook["secret_token"]
+                headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+                try:
+                    async with session.post(self.webhook["url"], json=update,
+                                            headers=headers) as answer:  # fmt: skip
+                        status = answer.status
+                except aiohttp.ClientError:
+                    status = 0
+                self.webhook_statuses.append(status)
+                await self._notify()
 
     async def _api_close(self, params: JSON) -> bool:
         return True
@@ -485,6 +461,8 @@ class FakeTelegram:
 
     async def _api_getupdates(self, params: JSON) -> list[JSON]:
         """Long polling: hold until an update is queued or `timeout` runs out."""
+        if self.webhook is not None:
+            raise TelegramApiError(409, WEBHOOK_CONFLICT)
         offset = int(params.get("offset") or 0)
         allowed = set(_json(params.get("allowed_updates")) or ())
         self._latest_poll = poll = next(self._polls)
