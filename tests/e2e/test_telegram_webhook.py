@@ -56,7 +56,7 @@ def _settings(api_url: str, **changes: object) -> TelegramSettings:
         "webhook_listen": f"127.0.0.1:{port}",
         "webhook_secret": SecretStr(SECRET),
     }
-    return TelegramSettings(**(values | changes))  # type: ignore[arg-type]
+    return TelegramSettings(**(values | changes))
 
 
 @pytest.fixture
