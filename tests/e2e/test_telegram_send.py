@@ -238,3 +238,28 @@ async def test_limits_follow_the_settings() -> None:
     limits = TelegramAdapter(free).limits
     assert (limits.text_length, limits.per_second, limits.per_chat_per_second) == (4096, 30, 1)
     assert limits.per_group_per_minute == 20
+
+
+async def test_under_random_faults_every_chat_gets_its_alert_and_repeats_are_accounted(
+    tg: FakeTelegram,
+) -> None:
+    tg.limits = False
+    # Every kind once, but a single kind of timeout: each one costs the client's timeout.
+    kinds = (*(f for f in Failure.every_kind() if not f.hang), Failure.timeout(delivered=True))
+    tg.chaos(0.3, seed=7, failures=kinds)
+    # Long enough that only the fake's held requests time out, even on a busy machine.
+    adapter = await _started(tg, request_timeout=0.5)
+    retried = 0
+    try:
+        for chat_id in range(1, 26):
+            chat = Chat("telegram", str(chat_id))
+            while not isinstance(outcome := await adapter.send(chat, ALERT), Sent):
+                assert isinstance(outcome, RetryAfter | TransientFailure), outcome
+                retried += 1
+    finally:
+        await adapter.stop()
+
+    counts = [len(tg.messages(chat_id)) for chat_id in range(1, 26)]
+    assert retried > 0 and tg.delivered_unanswered > 0 and all(n >= 1 for n in counts)
+    # A second copy only where the first arrived but its answer was lost.
+    assert sum(counts) - 25 == tg.delivered_unanswered

@@ -21,6 +21,7 @@ import asyncio
 import itertools
 import json
 import math
+import random
 import re
 import time
 from collections import defaultdict, deque
@@ -95,7 +96,9 @@ class Failure:
     parameters: JSON | None = None
     #: Hold the response until the server stops (the client times out).
     hang: bool = False
-    #: With `hang`: deliver the message first (the client never learns it arrived).
+    #: Drop the connection without an answer.
+    reset: bool = False
+    #: With `hang` or `reset`: deliver the message first (the client never learns it did).
     deliver: bool = False
 
     @classmethod
@@ -127,6 +130,21 @@ class Failure:
     @classmethod
     def timeout(cls, *, delivered: bool = False) -> Failure:
         return cls(0, "", hang=True, deliver=delivered)
+
+    @classmethod
+    def connection_reset(cls, *, delivered: bool = False) -> Failure:
+        return cls(0, "", reset=True, deliver=delivered)
+
+    @classmethod
+    def every_kind(cls) -> tuple[Failure, ...]:
+        """One of each transient failure, for `chaos`."""
+        return (cls.flood(1), cls.server_error(500), cls.server_error(502), cls.timeout(),
+                cls.timeout(delivered=True), cls.connection_reset(),
+                cls.connection_reset(delivered=True))  # fmt: skip
+
+
+class _Reset(Exception):
+    """Raised inside the fake to drop the connection."""
 
 
 class TelegramApiError(Exception):
@@ -190,6 +208,9 @@ class FakeTelegram:
         self._closing = asyncio.Event()
         self._changed = asyncio.Condition()
         self._chat_failures: dict[int, Failure] = {}
+        self._chaos: tuple[float, random.Random, tuple[Failure, ...], str] | None = None
+        #: Messages delivered although the client got a failure (timeout, reset) instead.
+        self.delivered_unanswered = 0
         self._next_failures: deque[tuple[str, Failure]] = deque()
         self._windows: dict[object, _Window] = {}
         self._runner: web.AppRunner | None = None
@@ -262,6 +283,21 @@ class FakeTelegram:
     def fail_next(self, failure: Failure, times: int = 1, method: str = "sendMessage") -> None:
         """Answer the next `times` calls of `method` with `failure`."""
         self._next_failures.extend([(method.lower(), failure)] * times)
+
+    def chaos(
+        self,
+        share: float,
+        *,
+        seed: int = 0,
+        failures: tuple[Failure, ...] | None = None,
+        method: str = "sendMessage",
+    ) -> None:
+        """Fail a `share` of `method` calls at random (seeded), with one of `failures`.
+
+        By default every transient kind: 429, 500, 502, timeouts and resets, some of
+        them after delivering (`delivered_unanswered` counts those).
+        """
+        self._chaos = (share, random.Random(seed), failures or Failure.every_kind(), method.lower())
 
     def make_admin(self, chat_id: int, user_id: int) -> None:
         self.admins.add((chat_id, user_id))
@@ -371,6 +407,10 @@ class FakeTelegram:
             result = await handler(params)
         except TelegramApiError as err:
             return _error(err)
+        except _Reset:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=204)  # never written: the connection is gone
         return web.json_response({"ok": True, "result": result})
 
     async def _injected(self, method: str, params: JSON, deliver: Callable[[], object]) -> None:
@@ -378,10 +418,13 @@ class FakeTelegram:
         failure = self._failure_for(method, params)
         if failure is None:
             return
+        if failure.deliver:
+            deliver()
+            self.delivered_unanswered += 1
+            await self._notify()
+        if failure.reset:
+            raise _Reset
         if failure.hang:
-            if failure.deliver:
-                deliver()
-                await self._notify()
             await self._closing.wait()
         if failure.status == 429:
             self.too_many_requests += 1
@@ -392,7 +435,13 @@ class FakeTelegram:
         if self._next_failures and self._next_failures[0][0] == method:
             return self._next_failures.popleft()[1]
         if method in CHAT_METHODS and "chat_id" in params:
-            return self._chat_failures.get(int(params["chat_id"]))
+            failure = self._chat_failures.get(int(params["chat_id"]))
+            if failure is not None:
+                return failure
+        if self._chaos is not None and method == self._chaos[3]:
+            share, rng, failures, _ = self._chaos
+            if rng.random() < share:
+                return rng.choice(failures)
         return None
 
     def _check_rate(self, chat_id: int, paid: bool) -> None:
