@@ -5,7 +5,8 @@ Run: `.venv/bin/python -m bench.telegram_transport [messages] [concurrency] [rou
 The fake server runs in a child process (limits off) so only the client's CPU is
 counted. Compares PTB's default httpx transport and newsbot's aiohttp transport, both
 through `Bot.send_message` (which builds a `Message` from every answer), with
-`handlers.telegram_request.call` over the aiohttp transport (the adapter's send path).
+`handlers.telegram_request.call` over the aiohttp transport (the adapter's send path),
+and `TelegramAdapter.send` itself (rendering the alert, then `call`).
 The modes take turns for several rounds; the median per mode is printed.
 """
 
@@ -19,9 +20,13 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pydantic import SecretStr
 from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest
 
+from bot.config import TelegramSettings
+from bot.models import Alert, Chat, Invocation, Reply
+from handlers.telegram_adapter import TelegramAdapter
 from handlers.telegram_request import AiohttpRequest, call
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 
@@ -30,6 +35,14 @@ TEXT = (
     + '\n<a href="https://newsdao.kr/a">보기</a>'
 )
 Sender = Callable[[Bot, int], Awaitable[object]]
+ADAPTER = "TelegramAdapter.send (render + call)"
+ALERT = Alert(
+    headline="반도체 수출 사상 최대 <속보> & 전망",
+    excerpt="산업통상자원부는 29일 반도체 수출이 전년보다 크게 늘었다고 밝혔다. " * 3,
+    link="https://newsdao.kr/news/2026/11/29/semiconductor.html",
+    categories=("IT", "경제"),
+    breaking=True,
+)
 
 
 def _serve(ready: Any) -> None:
@@ -65,6 +78,45 @@ async def _measure(request: BaseRequest, send: Sender, api_url: str, n: int, wid
         return (time.process_time() - cpu) / n
 
 
+async def _measure_adapter(api_url: str, n: int, width: int) -> float:
+    """CPU seconds per `TelegramAdapter.send`: rendering the alert plus `call`."""
+    settings = TelegramSettings(token=SecretStr(TOKEN), api_url=api_url)
+    adapter = TelegramAdapter(settings, poll_timeout=30)
+    await adapter.start(_Nobody())
+    try:
+        gate = asyncio.Semaphore(width)
+
+        async def one(i: int) -> None:
+            async with gate:
+                await adapter.send(Chat("telegram", str(i + 1)), ALERT)
+
+        await asyncio.gather(*(one(i) for i in range(width)))
+        cpu = time.process_time()
+        await asyncio.gather(*(one(i) for i in range(n)))
+        return (time.process_time() - cpu) / n
+    finally:
+        await adapter.stop()
+
+
+class _Nobody:
+    """An inbox nobody writes to."""
+
+    async def command(self, invocation: Invocation) -> Reply:
+        return Reply("")
+
+    async def chat_added(self, chat: Chat) -> Reply | None:
+        return None
+
+    async def chat_removed(self, chat: Chat) -> None:
+        return None
+
+    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
+        return None
+
+    async def categories(self) -> list[str]:
+        return []
+
+
 async def main(n: int, width: int, rounds: int) -> None:
     spawn = multiprocessing.get_context("spawn")
     ready: Any = spawn.Queue()
@@ -78,12 +130,13 @@ async def main(n: int, width: int, rounds: int) -> None:
         "aiohttp + Bot.send_message": (AiohttpRequest, _via_bot),
         "aiohttp + call (the adapter's send path)": (AiohttpRequest, _via_call),
     }
-    results: dict[str, list[float]] = {name: [] for name in modes}
+    results: dict[str, list[float]] = {name: [] for name in (*modes, ADAPTER)}
     try:
         api_url = await asyncio.to_thread(ready.get, True, 30)
         for _ in range(rounds):
             for name, (request, send) in modes.items():
                 results[name].append(await _measure(request(), send, api_url, n, width))
+            results[ADAPTER].append(await _measure_adapter(api_url, n, width))
     finally:
         server.terminate()
         server.join()
