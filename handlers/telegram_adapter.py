@@ -1,25 +1,24 @@
 """Telegram: python-telegram-bot v22 running inside newsbot's own event loop.
 
-Incoming: commands (in private chats, groups with `/cmd@BotName`, channel posts),
-button presses and the bot's own membership changes become calls on the `Inbox`.
-Outgoing: alerts and replies in HTML parse mode, every piece of text escaped, and
-every python-telegram-bot error turned into an `Outcome` in one place (`outcome_of`).
-No rate limiting here: the core's dispatcher paces sends by `limits`.
+Incoming (long polling, or a webhook): commands in private chats, in groups
+(`/cmd@BotName`) and in channel posts, button presses and the bot's own membership
+changes become calls on the `Inbox`. Outgoing: alerts and replies in HTML parse
+mode (`telegram_render`), sent over one aiohttp session (`telegram_request`); every
+python-telegram-bot error becomes an `Outcome` in one place
+(`telegram_translate.outcome_of`). No rate limiting here: the core's dispatcher
+paces sends by `limits`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import warnings
-from datetime import timedelta
-from typing import Any, Final, Literal
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
     ChatMember,
-    ChatMemberUpdated,
     InlineKeyboardMarkup,
     Update,
     User,
@@ -29,13 +28,8 @@ from telegram import Message as TgMessage
 from telegram.constants import ChatType, ParseMode
 from telegram.error import (
     BadRequest,
-    ChatMigrated,
-    Forbidden,
     InvalidToken,
     TelegramError,
-)
-from telegram.error import (
-    RetryAfter as TgRetryAfter,
 )
 from telegram.ext import (
     Application,
@@ -51,18 +45,13 @@ from bot.errors import ConfigError, NewsbotError
 from bot.models import (
     Alert,
     Chat,
-    ChatGone,
-    ChatMoved,
     Invocation,
-    Language,
     Outcome,
     Platform,
     PlatformLimits,
     Rejected,
     Reply,
-    RetryAfter,
     Sent,
-    TransientFailure,
 )
 from handlers.base import Inbox
 from handlers.telegram_render import (
@@ -73,6 +62,7 @@ from handlers.telegram_render import (
     render_reply,
 )
 from handlers.telegram_request import AiohttpRequest, call
+from handlers.telegram_translate import chat_of, membership_change, outcome_of, parse_command
 from handlers.telegram_webhook import WebhookServer, split_listen
 
 log = logging.getLogger(__name__)
@@ -92,18 +82,6 @@ MENU: Final = (
 #: Commands answered in a group even without `@BotName` (others may be another bot's).
 KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | {"broadcast", "stats"}
 UPDATES: Final = ["message", "channel_post", "callback_query", "my_chat_member"]
-#: Bad Request descriptions that mean the chat is gone for us.
-GONE: Final = (
-    "chat not found",
-    "bot was kicked",
-    "bot was blocked",
-    "user is deactivated",
-    "group chat was deactivated",
-    "not enough rights to send",
-    "have no rights to send",
-    "need administrator rights",
-    "peer_id_invalid",
-)
 PARSE_ERROR: Final = "can't parse entities"
 #: Longest text answerCallbackQuery shows.
 POPUP_LIMIT: Final = 200
@@ -436,71 +414,6 @@ class TelegramAdapter:
         except TelegramError:
             return False
         return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
-
-
-# --- translation, pure ----------------------------------------------------------------------
-
-
-def outcome_of(exc: TelegramError) -> Outcome:
-    """The one place python-telegram-bot's errors become outcomes."""
-    if isinstance(exc, TgRetryAfter):
-        return RetryAfter(_retry_seconds(exc))
-    if isinstance(exc, ChatMigrated):
-        return ChatMoved(str(exc.new_chat_id))
-    if isinstance(exc, Forbidden):
-        return ChatGone(exc.message)
-    if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is one
-        lowered = exc.message.lower()
-        return ChatGone(exc.message) if any(g in lowered for g in GONE) else Rejected(exc.message)
-    if isinstance(exc, InvalidToken):
-        return TransientFailure("the Bot API refused the token")
-    return TransientFailure(exc.message or type(exc).__name__)
-
-
-def _retry_seconds(exc: TgRetryAfter) -> float:
-    with warnings.catch_warnings():
-        # v22 warns that `retry_after` becomes a timedelta; both forms are handled.
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
-
-
-def parse_command(text: str, username: str) -> tuple[str, str, bool] | None:
-    """(command, args, addressed to us by name) — None for another bot's command."""
-    head, *rest = text.strip().split(None, 1)
-    name, _, target = head[1:].partition("@")
-    if target and target.lower() != username.lower():
-        return None
-    return name.lower(), (rest[0].strip() if rest else ""), bool(target)
-
-
-def chat_of(chat: TgChat, user: User | None) -> Chat:
-    """The platform-neutral chat; a private chat's language follows the user's app."""
-    kind: Literal["user", "group", "channel"] = (
-        "user"
-        if chat.type == ChatType.PRIVATE
-        else "channel"
-        if chat.type == ChatType.CHANNEL
-        else "group"
-    )
-    language: Language = "ko"
-    if kind == "user" and user is not None and user.language_code:
-        language = "ko" if user.language_code.lower().startswith("ko") else "en"
-    title = chat.title or chat.full_name or chat.username
-    return Chat("telegram", str(chat.id), kind, language, title=title)
-
-
-def membership_change(change: ChatMemberUpdated) -> Literal["added", "removed"] | None:
-    was, now = _is_in(change.old_chat_member), _is_in(change.new_chat_member)
-    if was == now:
-        return None
-    return "added" if now else "removed"
-
-
-def _is_in(member: ChatMember) -> bool:
-    if member.status == ChatMember.RESTRICTED:
-        return bool(getattr(member, "is_member", False))
-    return member.status in (ChatMember.OWNER, ChatMember.ADMINISTRATOR, ChatMember.MEMBER)
 
 
 # --- helpers ------------------------------------------------------------------------------

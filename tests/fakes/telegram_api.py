@@ -19,20 +19,32 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import math
 import random
-import re
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import aiohttp
 from aiohttp import web
 
 from tests.fakes.telegram_html import Entity, HtmlError, parse_html
+from tests.fakes.telegram_wire import (
+    JSON,
+    Failure,
+    Message,
+    Reset,
+    SlidingWindow,
+    TelegramApiError,
+    bool_param,
+    check_markup,
+    command_entities,
+    default_chat,
+    json_param,
+    member_json,
+    render_text,
+    user_json,
+)
 
 TOKEN = "123456789:AAHfakeTOKENforTESTSxxxxxxxxxxxxxxxx"
 BOT_ID = 123456789
@@ -41,7 +53,6 @@ BOT_USERNAME = "newsbot_test_bot"
 SENDING = frozenset({"sendmessage", "sendphoto"})
 #: Methods that `fail_chat` applies to.
 CHAT_METHODS = SENDING | {"editmessagetext", "editmessagereplymarkup", "deletemessage"}
-JSON = dict[str, Any]
 __all__ = ["Entity", "Failure", "FakeTelegram", "HtmlError", "Message", "parse_html"]
 WEBHOOK_CONFLICT = (
     "Conflict: can't use getUpdates method while webhook is active; "
@@ -51,122 +62,6 @@ CONFLICT = (
     "Conflict: terminated by other getUpdates request; "
     "make sure that only one bot instance is running"
 )
-
-
-@dataclass
-class Message:
-    """A message in a chat as the user sees it; edits change it in place."""
-
-    chat_id: int
-    message_id: int
-    #: The visible text (tags removed, entities decoded).
-    text: str
-    #: The text exactly as the bot sent it.
-    raw: str
-    parse_mode: str | None
-    reply_markup: JSON | None
-    message_thread_id: int | None = None
-    entities: list[Entity] = field(default_factory=list)
-    #: The message this one answers (reply_parameters), if any.
-    reply_to: int | None = None
-    edits: int = 0
-    deleted: bool = False
-
-    def spans(self, kind: str) -> list[str]:
-        """The texts of the entities of one kind, e.g. `spans("bold")`."""
-        return [e.text for e in self.entities if e.type == kind]
-
-    @property
-    def links(self) -> list[tuple[str, str | None]]:
-        return [(e.text, e.url) for e in self.entities if e.type == "text_link"]
-
-    @property
-    def buttons(self) -> list[list[tuple[str, str]]]:
-        """The inline keyboard as rows of (label, callback_data)."""
-        rows = (self.reply_markup or {}).get("inline_keyboard", [])
-        return [[(b["text"], b.get("callback_data", "")) for b in row] for row in rows]
-
-
-@dataclass(frozen=True)
-class Failure:
-    """An error the fake answers with instead of doing the call."""
-
-    status: int
-    description: str
-    parameters: JSON | None = None
-    #: Hold the response until the server stops (the client times out).
-    hang: bool = False
-    #: Drop the connection without an answer.
-    reset: bool = False
-    #: With `hang` or `reset`: deliver the message first (the client never learns it did).
-    deliver: bool = False
-
-    @classmethod
-    def blocked(cls) -> Failure:
-        return cls(403, "Forbidden: bot was blocked by the user")
-
-    @classmethod
-    def kicked(cls) -> Failure:
-        return cls(403, "Forbidden: bot was kicked from the supergroup chat")
-
-    @classmethod
-    def chat_not_found(cls) -> Failure:
-        return cls(400, "Bad Request: chat not found")
-
-    @classmethod
-    def migrated(cls, new_chat_id: int) -> Failure:
-        return cls(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                   {"migrate_to_chat_id": new_chat_id})  # fmt: skip
-
-    @classmethod
-    def flood(cls, retry_after: int) -> Failure:
-        return cls(429, f"Too Many Requests: retry after {retry_after}",
-                   {"retry_after": retry_after})  # fmt: skip
-
-    @classmethod
-    def server_error(cls, status: int = 500) -> Failure:
-        return cls(status, "Internal Server Error" if status == 500 else "Bad Gateway")
-
-    @classmethod
-    def timeout(cls, *, delivered: bool = False) -> Failure:
-        return cls(0, "", hang=True, deliver=delivered)
-
-    @classmethod
-    def connection_reset(cls, *, delivered: bool = False) -> Failure:
-        return cls(0, "", reset=True, deliver=delivered)
-
-    @classmethod
-    def every_kind(cls) -> tuple[Failure, ...]:
-        """One of each transient failure, for `chaos`."""
-        return (cls.flood(1), cls.server_error(500), cls.server_error(502), cls.timeout(),
-                cls.timeout(delivered=True), cls.connection_reset(),
-                cls.connection_reset(delivered=True))  # fmt: skip
-
-
-class _Reset(Exception):
-    """Raised inside the fake to drop the connection."""
-
-
-class TelegramApiError(Exception):
-    """Raised inside the fake to answer `{"ok": false, ...}`."""
-
-    def __init__(self, status: int, description: str, parameters: JSON | None = None) -> None:
-        super().__init__(description)
-        self.status, self.description, self.parameters = status, description, parameters
-
-
-class _Window:
-    """At most `limit` events in any `seconds`-long window."""
-
-    def __init__(self, limit: int, seconds: float) -> None:
-        self.limit, self.seconds = limit, seconds
-        self.times: deque[float] = deque()
-
-    def wait(self, now: float) -> float:
-        """Seconds until one more event fits; 0 when it fits now."""
-        while self.times and self.times[0] <= now - self.seconds:
-            self.times.popleft()
-        return 0.0 if len(self.times) < self.limit else self.times[0] + self.seconds - now
 
 
 class FakeTelegram:
@@ -212,7 +107,7 @@ class FakeTelegram:
         #: Messages delivered although the client got a failure (timeout, reset) instead.
         self.delivered_unanswered = 0
         self._next_failures: deque[tuple[str, Failure]] = deque()
-        self._windows: dict[object, _Window] = {}
+        self._windows: dict[object, SlidingWindow] = {}
         self._runner: web.AppRunner | None = None
 
     # --- lifecycle -----------------------------------------------------------------
@@ -322,10 +217,10 @@ class FakeTelegram:
         if kind == "channel_post":
             message["sender_chat"] = chat
         else:
-            message["from"] = _user(user_id or abs(chat_id), language_code)
+            message["from"] = user_json(user_id or abs(chat_id), language_code)
         if text is not None:
             message["text"] = text
-            message["entities"] = _command_entities(text)
+            message["entities"] = command_entities(text)
         return self._push({kind: message})
 
     def push_callback(
@@ -340,8 +235,8 @@ class FakeTelegram:
         """Queue a press on a button of one of the bot's messages."""
         sent = next(m for m in self._messages[chat_id] if m.message_id == message_id)
         query = {"id": str(next(self._update_ids) * 7), "chat_instance": str(chat_id),
-                 "from": _user(user_id or abs(chat_id), language_code), "data": data,
-                 "message": self._message_json(sent)}  # fmt: skip
+                 "from": user_json(user_id or abs(chat_id), language_code), "data": data,
+                 "message": self._messagejson_param(sent)}  # fmt: skip
         return self._push({"callback_query": query})
 
     def push_member_change(
@@ -354,11 +249,11 @@ class FakeTelegram:
         user_id: int | None = None,
     ) -> JSON:
         """Queue a my_chat_member update: the bot's own status in a chat changed."""
-        bot = self._bot_user()
+        bot = self._botuser_json()
         change = {"chat": self._chat(chat_id, chat_type), "date": int(time.time()),
-                  "from": _user(user_id or abs(chat_id), "ko"),
-                  "old_chat_member": _member(bot, old_status),
-                  "new_chat_member": _member(bot, new_status)}  # fmt: skip
+                  "from": user_json(user_id or abs(chat_id), "ko"),
+                  "old_chat_member": member_json(bot, old_status),
+                  "new_chat_member": member_json(bot, new_status)}  # fmt: skip
         return self._push({"my_chat_member": change})
 
     def _push(self, body: JSON) -> JSON:
@@ -373,15 +268,15 @@ class FakeTelegram:
         self.chats[chat_id] = chat
         return chat
 
-    def _bot_user(self) -> JSON:
+    def _botuser_json(self) -> JSON:
         return {"id": BOT_ID, "is_bot": True, "first_name": "Newsbot", "username": self.username,
                 "can_join_groups": True, "can_read_all_group_messages": False,
                 "supports_inline_queries": False}  # fmt: skip
 
-    def _message_json(self, m: Message) -> JSON:
+    def _messagejson_param(self, m: Message) -> JSON:
         data: JSON = {"message_id": m.message_id, "date": int(time.time()), "text": m.text,
-                      "chat": self.chats.get(m.chat_id) or _default_chat(m.chat_id),
-                      "from": self._bot_user()}  # fmt: skip
+                      "chat": self.chats.get(m.chat_id) or default_chat(m.chat_id),
+                      "from": self._botuser_json()}  # fmt: skip
         if m.reply_markup:
             data["reply_markup"] = m.reply_markup
         if m.message_thread_id:
@@ -407,7 +302,7 @@ class FakeTelegram:
             result = await handler(params)
         except TelegramApiError as err:
             return _error(err)
-        except _Reset:
+        except Reset:
             if request.transport is not None:
                 request.transport.abort()
             return web.Response(status=204)  # never written: the connection is gone
@@ -423,7 +318,7 @@ class FakeTelegram:
             self.delivered_unanswered += 1
             await self._notify()
         if failure.reset:
-            raise _Reset
+            raise Reset
         if failure.hang:
             await self._closing.wait()
         if failure.status == 429:
@@ -453,7 +348,7 @@ class FakeTelegram:
             ("paid", 1000, 1.0) if paid else ("all", 30, 1.0),
             (chat_id, 1, 1.0) if chat_id > 0 else (chat_id, 20, 60.0),
         ]
-        windows = [self._windows.setdefault(k, _Window(n, s)) for k, n, s in keys]
+        windows = [self._windows.setdefault(k, SlidingWindow(n, s)) for k, n, s in keys]
         wait = max(w.wait(now) for w in windows)
         if wait > 0:
             self.too_many_requests += 1
@@ -466,14 +361,14 @@ class FakeTelegram:
     # --- methods ------------------------------------------------------------------------------
 
     async def _api_getme(self, params: JSON) -> JSON:
-        return self._bot_user()
+        return self._botuser_json()
 
     async def _api_setwebhook(self, params: JSON) -> bool:
         """From now on, push updates to `url` (with the secret header) instead of polling."""
         if not params.get("url"):
             return await self._api_deletewebhook(params)
         self.webhook = {"url": params["url"], "secret_token": params.get("secret_token"),
-                        "allowed_updates": _json(params.get("allowed_updates"))}  # fmt: skip
+                        "allowed_updates": json_param(params.get("allowed_updates"))}  # fmt: skip
         if self._pusher is None:
             self._pusher = asyncio.create_task(self._push_to_webhook())
         self._new_update.set()
@@ -513,7 +408,7 @@ class FakeTelegram:
         if self.webhook is not None:
             raise TelegramApiError(409, WEBHOOK_CONFLICT)
         offset = int(params.get("offset") or 0)
-        allowed = set(_json(params.get("allowed_updates")) or ())
+        allowed = set(json_param(params.get("allowed_updates")) or ())
         self._latest_poll = poll = next(self._polls)
         self._new_update.set()  # an older poll still held answers 409, as Telegram's does
         deadline = asyncio.get_running_loop().time() + float(params.get("timeout") or 0)
@@ -548,18 +443,18 @@ class FakeTelegram:
         chat_id = int(params["chat_id"])
         message = self._build(chat_id, params)
         await self._injected("sendmessage", params, lambda: self._record(message))
-        self._check_rate(chat_id, _bool(params.get("allow_paid_broadcast")))
+        self._check_rate(chat_id, bool_param(params.get("allow_paid_broadcast")))
         self._record(message)
         await self._notify()
-        return self._message_json(message)
+        return self._messagejson_param(message)
 
     def _build(self, chat_id: int, params: JSON) -> Message:
         raw, parse_mode = str(params.get("text", "")), params.get("parse_mode")
-        text, entities = _render(raw, parse_mode)
-        markup = _json(params.get("reply_markup"))
-        _check_markup(markup)
+        text, entities = render_text(raw, parse_mode)
+        markup = json_param(params.get("reply_markup"))
+        check_markup(markup)
         thread = params.get("message_thread_id")
-        answers = (_json(params.get("reply_parameters")) or {}).get("message_id")
+        answers = (json_param(params.get("reply_parameters")) or {}).get("message_id")
         return Message(chat_id, 0, text, raw, parse_mode, markup,
                        int(thread) if thread else None, entities, reply_to=answers)  # fmt: skip
 
@@ -586,16 +481,16 @@ class FakeTelegram:
         message.parse_mode, message.reply_markup = new.parse_mode, new.reply_markup
         message.edits += 1
         await self._notify()
-        return self._message_json(message)
+        return self._messagejson_param(message)
 
     async def _api_editmessagereplymarkup(self, params: JSON) -> JSON:
         await self._injected("editmessagereplymarkup", params, lambda: None)
         message = self._find(params, "message to edit not found")
-        markup = _json(params.get("reply_markup"))
-        _check_markup(markup)
+        markup = json_param(params.get("reply_markup"))
+        check_markup(markup)
         message.reply_markup, message.edits = markup, message.edits + 1
         await self._notify()
-        return self._message_json(message)
+        return self._messagejson_param(message)
 
     async def _api_deletemessage(self, params: JSON) -> bool:
         await self._injected("deletemessage", params, lambda: None)
@@ -610,7 +505,7 @@ class FakeTelegram:
         return True
 
     async def _api_setmycommands(self, params: JSON) -> bool:
-        self.commands[str(params.get("language_code") or "")] = _json(params["commands"])
+        self.commands[str(params.get("language_code") or "")] = json_param(params["commands"])
         await self._notify()
         return True
 
@@ -620,7 +515,7 @@ class FakeTelegram:
     async def _api_getchatmember(self, params: JSON) -> JSON:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
         status = "administrator" if (chat_id, user_id) in self.admins else "member"
-        return _member(_user(user_id, None), status)
+        return member_json(user_json(user_id, None), status)
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -644,67 +539,3 @@ def _error(err: TelegramApiError) -> web.Response:
     if err.status == 502:  # nginx in front of the Bot API answers with a page, not JSON
         return web.Response(status=502, text="<html><h1>502 Bad Gateway</h1></html>")
     return web.json_response(body, status=err.status)
-
-
-def _json(value: Any) -> Any:
-    """A parameter that is JSON-encoded in a form body and plain in a JSON body."""
-    return json.loads(value) if isinstance(value, str) else value
-
-
-def _bool(value: Any) -> bool:
-    return value in (True, "true", "True", "1")
-
-
-def _render(raw: str, parse_mode: Any) -> tuple[str, list[Entity]]:
-    if not raw.strip():
-        raise TelegramApiError(400, "Bad Request: message text is empty")
-    text, entities = raw, list[Entity]()
-    if str(parse_mode).upper() == "HTML":
-        try:
-            text, entities = parse_html(raw)
-        except HtmlError as exc:
-            raise TelegramApiError(400, f"Bad Request: can't parse entities: {exc}") from exc
-    if len(text.encode("utf-16-le")) // 2 > 4096:
-        raise TelegramApiError(400, "Bad Request: message is too long")
-    return text, entities
-
-
-def _check_markup(markup: JSON | None) -> None:
-    for row in (markup or {}).get("inline_keyboard", []):
-        for button in row:
-            if len(button.get("callback_data", "").encode()) > 64:
-                raise TelegramApiError(400, "Bad Request: BUTTON_DATA_INVALID")
-
-
-def _command_entities(text: str) -> list[JSON]:
-    match = re.match(r"/[A-Za-z0-9_]{1,32}(@[A-Za-z0-9_]{3,32})?", text)
-    return [{"type": "bot_command", "offset": 0, "length": match.end()}] if match else []
-
-
-def _user(user_id: int, language_code: str | None) -> JSON:
-    user: JSON = {"id": user_id, "is_bot": False, "first_name": "Tester"}
-    if language_code:
-        user["language_code"] = language_code
-    return user
-
-
-def _default_chat(chat_id: int) -> JSON:
-    if chat_id > 0:
-        return {"id": chat_id, "type": "private", "first_name": "Tester"}
-    return {"id": chat_id, "type": "supergroup", "title": "Room"}
-
-
-def _member(user: JSON, status: str) -> JSON:
-    member: JSON = {"status": status, "user": user}
-    if status == "administrator":
-        rights = ("can_be_edited is_anonymous can_manage_chat can_delete_messages "
-                  "can_manage_video_chats can_restrict_members can_promote_members "
-                  "can_change_info can_invite_users can_post_stories can_edit_stories "
-                  "can_delete_stories can_post_messages")  # fmt: skip
-        member.update(dict.fromkeys(rights.split(), False))
-        member.update(can_manage_chat=True, can_post_messages=True)
-    elif status == "kicked":
-        member["until_date"] = 0
-    elif status == "creator":
-        member["is_anonymous"] = False
-    return member
