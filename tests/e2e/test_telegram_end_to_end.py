@@ -148,3 +148,14 @@ async def test_a_429_is_waited_out_and_nothing_is_lost(bot: Bot) -> None:
 
 def test_the_menu_lists_exactly_the_public_commands() -> None:
     assert tuple(name for name, _, _ in MENU) == PUBLIC_COMMANDS
+
+
+async def test_a_group_that_became_a_supergroup_gets_the_alert_at_its_new_id(bot: Bot) -> None:
+    bot.tg.make_admin(-900, 9)
+    await bot.ask(-900, "/subscribe IT", chat_type="group", user_id=9)
+    bot.tg.fail_chat(-900, Failure.migrated(-100900))
+
+    await bot.publish(make_post(6, categories=("IT",)))
+
+    assert bot.tg.messages(-100900)[-1].spans("bold") == ["Headline 6"]
+    assert await bot.store.find_chat("telegram", "-100900") is not None
