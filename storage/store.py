@@ -135,17 +135,23 @@ class Store:
         await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
 
     async def ingest(
-        self, state: SourceState, found: Sequence[Post], *, backfill: int = 0
+        self,
+        state: SourceState,
+        found: Sequence[Post],
+        *,
+        backfill: int = 0,
+        baseline: bool = True,
     ) -> IngestResult:
         """Store what is new in `found` and plan its alerts, with `state`, in one transaction.
 
         New means an unknown (source, guid) whose link's fingerprint is not
         known either. On the source's first successful fetch only the
-        `backfill` newest new posts are alerted; the rest are recorded.
+        `backfill` newest new posts are alerted and the rest are recorded,
+        unless `baseline` is False (pushed posts are always news).
         """
         now = self._clock()
         async with self._tx() as conn:
-            first = not await self._initialized(conn, state.name)
+            first = baseline and not await self._initialized(conn, state.name)
             fresh = await self._unseen(conn, state.name, found)
             known = await outbox.known_fingerprints(conn, [p.fingerprint for p in fresh])
             chosen = _choose_alerts(fresh, known, backfill if first else None)
