@@ -17,6 +17,7 @@ from typing import Protocol
 
 from bot.config import DeliverySettings
 from bot.formatter import alert_for_broadcast, alert_for_post
+from bot.metrics import Metrics
 from bot.models import (
     Alert,
     Chat,
@@ -145,8 +146,10 @@ class Dispatcher:
         owner: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or Metrics()
         self._senders: Mapping[str, Sender] = {s.platform: s for s in senders}
         self._limiters = {s.platform: PlatformLimiter(s.limits) for s in senders}
         self._settings = settings
@@ -265,6 +268,15 @@ class Dispatcher:
                 verdict.result.error or "moved",
             )
         return verdict
+
+    def _count(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
+        platform = delivery.chat.platform
+        if verdict.result.state == DeliveryState.SENT:
+            self._metrics.alerts_sent.labels(platform).inc()
+            waited = (now - delivery.created_at).total_seconds()
+            self._metrics.delivery_seconds.labels(platform).observe(max(0.0, waited))
+        elif verdict.result.state == DeliveryState.FAILED:
+            self._metrics.alerts_failed.labels(platform).inc()
 
     async def _record(self, verdicts: Sequence[Verdict], claimed: Sequence[Delivery]) -> None:
         chats = {d.id: d.chat for d in claimed}

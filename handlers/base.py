@@ -48,6 +48,10 @@ class Adapter(Protocol):
     async def stop(self) -> None:
         """Stop receiving and release the connection; idempotent."""
 
+    @property
+    def connected(self) -> bool:
+        """True while the platform connection is up (for `/healthz`)."""
+
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         """Deliver one alert to one chat."""
 

@@ -87,6 +87,10 @@ class ConsoleAdapter:
                 await self._reader
             self._reader = None
 
+    @property
+    def connected(self) -> bool:
+        return True
+
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         return self._print(render_plain(alert, language=chat.language))
 
