@@ -7,6 +7,7 @@ import random
 from collections.abc import AsyncIterator
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.api import FLOOD_LIMIT, build_api
@@ -18,6 +19,7 @@ from tests.factories import make_chat
 from tests.integration.test_dispatcher import RecordingSender
 
 TOKEN = "push-token-0123456789"
+Client = TestClient[web.Request, web.Application]
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 POST = {
     "title": "[속보] 기준금리 인하",
@@ -40,15 +42,13 @@ def health() -> Health:
 
 
 @pytest.fixture
-async def client(store: Store, health: Health) -> AsyncIterator[TestClient]:
+async def client(store: Store, health: Health) -> AsyncIterator[Client]:
     app = build_api(store, token=TOKEN, metrics=Metrics(), health=health)
     async with TestClient(TestServer(app)) as opened:
         yield opened
 
 
-async def test_a_pushed_post_is_planned_at_once_and_delivered(
-    store: Store, client: TestClient
-) -> None:
+async def test_a_pushed_post_is_planned_at_once_and_delivered(store: Store, client: Client) -> None:
     chat = await store.ensure_chat(make_chat(1))
     await store.subscribe(chat, ["경제"])
     response = await client.post("/api/posts", json=POST, headers=AUTH)
@@ -61,7 +61,7 @@ async def test_a_pushed_post_is_planned_at_once_and_delivered(
     assert sender.delivered == [(chat.chat_id, "[속보] 기준금리 인하")]
 
 
-async def test_the_same_post_again_is_a_duplicate(client: TestClient) -> None:
+async def test_the_same_post_again_is_a_duplicate(client: Client) -> None:
     assert (await client.post("/api/posts", json=POST, headers=AUTH)).status == 202
     again = await client.post("/api/posts", json=POST, headers=AUTH)
     assert (again.status, await again.json()) == (200, {"duplicate": True})
@@ -71,7 +71,7 @@ async def test_the_same_post_again_is_a_duplicate(client: TestClient) -> None:
     "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": f"Basic {TOKEN}"}]
 )
 async def test_a_missing_or_wrong_token_is_401_and_stores_nothing(
-    store: Store, client: TestClient, headers: dict[str, str]
+    store: Store, client: Client, headers: dict[str, str]
 ) -> None:
     response = await client.post("/api/posts", json=POST, headers=headers)
     assert response.status == 401
@@ -89,7 +89,7 @@ async def test_a_missing_or_wrong_token_is_401_and_stores_nothing(
     ],
 )
 async def test_invalid_bodies_are_400_with_the_reason(
-    store: Store, client: TestClient, body: bytes, reason: str
+    store: Store, client: Client, body: bytes, reason: str
 ) -> None:
     response = await client.post("/api/posts", data=body, headers=AUTH)
     assert response.status == 400
@@ -97,13 +97,13 @@ async def test_invalid_bodies_are_400_with_the_reason(
     assert await store.latest(5) == []
 
 
-async def test_a_body_over_one_mebibyte_is_413(client: TestClient) -> None:
+async def test_a_body_over_one_mebibyte_is_413(client: Client) -> None:
     big = json.dumps({**POST, "excerpt": "가" * 600_000}).encode()
     response = await client.post("/api/posts", data=big, headers=AUTH)
     assert response.status == 413
 
 
-async def test_flooding_gets_429_and_the_process_keeps_serving(client: TestClient) -> None:
+async def test_flooding_gets_429_and_the_process_keeps_serving(client: Client) -> None:
     statuses = [
         (await client.post("/api/posts", data=b"{}", headers=AUTH)).status
         for _ in range(FLOOD_LIMIT + 5)
@@ -112,7 +112,7 @@ async def test_flooding_gets_429_and_the_process_keeps_serving(client: TestClien
     assert statuses[FLOOD_LIMIT:] == [429] * 5
 
 
-async def test_health_is_503_when_anything_is_down(client: TestClient, health: Health) -> None:
+async def test_health_is_503_when_anything_is_down(client: Client, health: Health) -> None:
     ok = await client.get("/healthz")
     assert ok.status == 200 and (await ok.json())["checks"]["database"] is True
     health.checks["telegram"] = False
@@ -121,7 +121,7 @@ async def test_health_is_503_when_anything_is_down(client: TestClient, health: H
     assert (await down.json())["checks"] == {"database": True, "telegram": False}
 
 
-async def test_metrics_are_prometheus_text(client: TestClient) -> None:
+async def test_metrics_are_prometheus_text(client: Client) -> None:
     await client.post("/api/posts", json=POST, headers=AUTH)
     response = await client.get("/metrics")
     text = await response.text()
