@@ -19,6 +19,7 @@ from bot.config import DeliverySettings
 from bot.formatter import alert_for_broadcast, alert_for_post
 from bot.metrics import Metrics
 from bot.models import (
+    Action,
     Alert,
     Chat,
     ChatGone,
@@ -54,6 +55,10 @@ class Sender(Protocol):
     def limits(self) -> PlatformLimits: ...
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome: ...
+
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome: ...
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,57 @@ def judge(
             return Verdict(
                 DeliveryResult(row, DeliveryState.PENDING, error=reason, next_attempt_at=later)
             )
+    raise AssertionError(f"unknown outcome {outcome!r}")
+
+
+#: An edit or deletion that keeps failing is given up after this many tries.
+MAX_ACTION_ATTEMPTS = 8
+
+
+def judge_action(
+    delivery: Delivery, outcome: Outcome, *, now: datetime, rng: random.Random
+) -> Verdict:
+    """The next state of a sent row after an owed edit or deletion. Pure.
+
+    The row stays `sent` (or becomes `deleted`); only the owed action changes.
+    """
+    row, action = delivery.id, delivery.action
+    done = DeliveryState.DELETED if action == Action.DELETE else DeliveryState.SENT
+    match outcome:
+        case Sent():
+            return Verdict(DeliveryResult(row, done, counts_as_attempt=False))
+        case RetryAfter(seconds):
+            later = now + timedelta(seconds=seconds)
+            result = DeliveryResult(
+                row,
+                DeliveryState.SENT,
+                next_attempt_at=later,
+                counts_as_attempt=False,
+                action=action,
+            )
+            return Verdict(result)
+        case ChatMoved(new_chat_id):
+            result = DeliveryResult(
+                row,
+                DeliveryState.SENT,
+                next_attempt_at=now,
+                counts_as_attempt=False,
+                action=action,
+            )
+            return Verdict(result, moved_to=new_chat_id)
+        case ChatGone(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=reason), gone=True)
+        case Rejected(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=f"{action}: {reason}"))
+        case TransientFailure(reason):
+            if delivery.attempts >= MAX_ACTION_ATTEMPTS:
+                error = f"{action} gave up: {reason}"
+                return Verdict(DeliveryResult(row, DeliveryState.SENT, error=error))
+            later = now + backoff(delivery.attempts, rng)
+            result = DeliveryResult(
+                row, DeliveryState.SENT, error=reason, next_attempt_at=later, action=action
+            )
+            return Verdict(result)
     raise AssertionError(f"unknown outcome {outcome!r}")
 
 
@@ -238,6 +294,11 @@ class Dispatcher:
         return futures
 
     def _settle_early(self, delivery: Delivery, now: datetime) -> Verdict | None:
+        if delivery.action == Action.DELETE and delivery.message_id is None:
+            # Recalled before it was ever sent: nothing to delete, nothing to send.
+            return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error="recalled"))
+        if delivery.action is not None:
+            return None
         if not delivery.chat.active:
             return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error="chat inactive"))
         reason = stale_reason(delivery, now, self._settings)
@@ -291,9 +352,15 @@ class Dispatcher:
 
 
 async def _guarded_send(sender: Sender, delivery: Delivery) -> Outcome:
-    """An adapter's bug must not stop delivery to everyone else: it becomes a retry."""
+    """Send, edit or delete; an adapter's bug must not stop the others: it becomes a retry."""
+    chat, message_id = delivery.chat, delivery.message_id
     try:
-        return await sender.send(delivery.chat, alert_for(delivery, sender.limits))
+        if delivery.action == Action.DELETE and message_id is not None:
+            return await sender.delete(chat, message_id)
+        alert = alert_for(delivery, sender.limits)
+        if delivery.action == Action.EDIT and message_id is not None:
+            return await sender.edit(chat, message_id, alert)
+        return await sender.send(chat, alert)
     except Exception as exc:
         log.exception("%s adapter failed on delivery %s", sender.platform, delivery.id)
         return TransientFailure(f"adapter error: {type(exc).__name__}")
