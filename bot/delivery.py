@@ -317,9 +317,12 @@ class Dispatcher:
                 limiter.pause_all(outcome.seconds)
             else:
                 limiter.pause_chat(delivery.chat, outcome.seconds)
-        verdict = judge(
-            delivery, outcome, now=self._clock(), settings=self._settings, rng=self._rng
-        )
+        now = self._clock()
+        if delivery.action is not None:
+            verdict = judge_action(delivery, outcome, now=now, rng=self._rng)
+        else:
+            verdict = judge(delivery, outcome, now=now, settings=self._settings, rng=self._rng)
+            self._count(delivery, verdict, now)
         if not isinstance(outcome, Sent):
             log.info(
                 "delivery %s to %s:%s: %s",
