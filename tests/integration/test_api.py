@@ -42,13 +42,20 @@ def health() -> Health:
 
 
 @pytest.fixture
-async def client(store: Store, health: Health) -> AsyncIterator[Client]:
-    app = build_api(store, token=TOKEN, metrics=Metrics(), health=health)
+def metrics() -> Metrics:
+    return Metrics()
+
+
+@pytest.fixture
+async def client(store: Store, health: Health, metrics: Metrics) -> AsyncIterator[Client]:
+    app = build_api(store, token=TOKEN, metrics=metrics, health=health)
     async with TestClient(TestServer(app)) as opened:
         yield opened
 
 
-async def test_a_pushed_post_is_planned_at_once_and_delivered(store: Store, client: Client) -> None:
+async def test_a_pushed_post_is_planned_at_once_and_delivered(
+    store: Store, client: Client, metrics: Metrics
+) -> None:
     chat = await store.ensure_chat(make_chat(1))
     await store.subscribe(chat, ["경제"])
     response = await client.post("/api/posts", json=POST, headers=AUTH)
@@ -56,9 +63,14 @@ async def test_a_pushed_post_is_planned_at_once_and_delivered(store: Store, clie
     body = await response.json()
     assert body["planned"] == 1 and isinstance(body["id"], int)
     sender = RecordingSender()
-    dispatcher = Dispatcher(store, [sender], DeliverySettings(), owner="t", rng=random.Random(0))
+    dispatcher = Dispatcher(
+        store, [sender], DeliverySettings(), owner="t", rng=random.Random(0), metrics=metrics
+    )
     await dispatcher.drain()
     assert sender.delivered == [(chat.chat_id, "[속보] 기준금리 인하")]
+    text = await (await client.get("/metrics")).text()
+    assert 'newsbot_alerts_sent_total{platform="telegram"} 1.0' in text
+    assert 'newsbot_outbox_depth{state="sent"} 1.0' in text
 
 
 async def test_the_same_post_again_is_a_duplicate(client: Client) -> None:
