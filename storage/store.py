@@ -360,6 +360,16 @@ class Store:
             )
             return bool(result.rowcount)
 
+    async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:
+        """How a queued broadcast's rows stand, by state."""
+        query = (
+            select(deliveries.c.state, func.count())
+            .where(deliveries.c.broadcast_id == broadcast_id)
+            .group_by(deliveries.c.state)
+        )
+        async with self._tx() as conn:
+            return {s.value: 0 for s in DeliveryState} | await _counts(conn, query)
+
     async def find_broadcast(self, broadcast_id: int) -> Broadcast | None:
         async with self._tx() as conn:
             query = select(broadcasts).where(broadcasts.c.id == broadcast_id)
