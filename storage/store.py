@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -135,6 +135,41 @@ class Store:
         values = source_values(state)
         statement = self._insert(sources).values(name=state.name, **values)
         await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    async def lease_source(self, name: str, owner: str, lease: timedelta) -> bool:
+        """Take `name` for `owner` until the lease runs out; False if another process holds it.
+
+        Several processes on one database fetch each source once: the one holding
+        the lease fetches, and a process that died leaves its lease to expire.
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            await conn.execute(
+                self._insert(sources)
+                .values(name=name, initialized=False, failures=0)
+                .on_conflict_do_nothing()
+            )
+            taken = await conn.execute(
+                update(sources)
+                .where(
+                    sources.c.name == name,
+                    or_(
+                        sources.c.lease_until.is_(None),
+                        sources.c.lease_until < now,
+                        sources.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+            )
+            return bool(taken.rowcount)
+
+    async def release_source(self, name: str, owner: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(sources)
+                .where(sources.c.name == name, sources.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
 
     async def ingest(
         self,
