@@ -38,6 +38,7 @@ from storage.tables import (
     broadcasts,
     chats,
     deliveries,
+    leases,
     post_categories,
     posts,
     sources,
@@ -170,6 +171,24 @@ class Store:
                 .where(sources.c.name == name, sources.c.lease_owner == owner)
                 .values(lease_owner=None, lease_until=None)
             )
+
+    async def hold_lease(self, name: str, owner: str, lease: timedelta) -> bool:
+        """Take or renew the role `name` for `owner`; False while another owner holds it."""
+        now = self._clock()
+        async with self._tx() as conn:
+            values = {"name": name, "owner": owner, "until": now + lease}
+            await conn.execute(self._insert(leases).values(**values).on_conflict_do_nothing())
+            taken = await conn.execute(
+                update(leases)
+                .where(leases.c.name == name, or_(leases.c.owner == owner, leases.c.until < now))
+                .values(owner=owner, until=now + lease)
+            )
+            return bool(taken.rowcount)
+
+    async def drop_lease(self, name: str, owner: str) -> None:
+        """Give the role up at once (a clean stop), so another process takes over now."""
+        async with self._tx() as conn:
+            await conn.execute(delete(leases).where(leases.c.name == name, leases.c.owner == owner))
 
     async def ingest(
         self,
