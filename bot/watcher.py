@@ -108,7 +108,7 @@ class Watcher:
     async def _loop(self, source: Source, stop: asyncio.Event) -> None:
         state = await self._store.source_state(source.settings.name)
         wait = _until(state.next_fetch_at, self._clock())
-        while not await _stopped_within(stop, wait):
+        while not await stopped_within(stop, wait):
             report = await self.check(source)
             state = await self._store.source_state(source.settings.name)
             wait = _until(state.next_fetch_at, self._clock())
@@ -219,7 +219,7 @@ def _until(when: datetime | None, now: datetime) -> float:
     return 0.0 if when is None else max(0.0, (when - now).total_seconds())
 
 
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
     """Wait up to `seconds`; True as soon as `stop` is set."""
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
