@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -23,14 +23,19 @@ from bot.models import (
     DeliveryState,
     Language,
     Post,
+    QuietHours,
     SourceState,
 )
 from storage import outbox
 from storage.outbox import DeliveryResult
 from storage.rows import (
+    UNSET,
+    Unset,
     broadcast_from_row,
     chat_from_row,
+    minutes,
     post_from_row,
+    quiet_values,
     source_from_row,
     source_values,
 )
@@ -242,11 +247,12 @@ class Store:
     # --- chats and subscriptions -------------------------------------------------------
 
     async def ensure_chat(self, chat: Chat) -> Chat:
-        """The stored chat for (platform, chat_id), created from `chat` if new."""
+        """The stored chat for (platform, chat_id, thread), created from `chat` if new."""
         async with self._tx() as conn:
             values = {
                 "platform": chat.platform,
                 "chat_id": chat.chat_id,
+                "thread_id": chat.thread_id or "",
                 "kind": chat.kind,
                 "language": chat.language,
                 "active": chat.active,
@@ -254,36 +260,53 @@ class Store:
                 "created_at": self._clock(),
             }
             await conn.execute(self._insert(chats).values(**values).on_conflict_do_nothing())
-            return await self._chat(conn, chat.platform, chat.chat_id)
+            return await self._chat(conn, chat.platform, chat.chat_id, chat.thread_id)
 
-    async def _chat(self, conn: AsyncConnection, platform: str, chat_id: str) -> Chat:
-        query = select(chats).where(chats.c.platform == platform, chats.c.chat_id == chat_id)
+    async def _chat(
+        self, conn: AsyncConnection, platform: str, chat_id: str, thread_id: str | None
+    ) -> Chat:
+        query = select(chats).where(_identity(platform, chat_id, thread_id))
         return chat_from_row((await conn.execute(query)).one()._mapping)
 
-    async def find_chat(self, platform: str, chat_id: str) -> Chat | None:
+    async def find_chat(
+        self, platform: str, chat_id: str, thread_id: str | None = None
+    ) -> Chat | None:
         async with self._tx() as conn:
-            query = select(chats).where(chats.c.platform == platform, chats.c.chat_id == chat_id)
+            query = select(chats).where(_identity(platform, chat_id, thread_id))
             row = (await conn.execute(query)).first()
         return chat_from_row(row._mapping) if row else None
 
     async def update_chat(
-        self, chat: Chat, *, language: Language | None = None, active: bool | None = None
+        self,
+        chat: Chat,
+        *,
+        language: Language | None = None,
+        active: bool | None = None,
+        quiet: QuietHours | Unset | None = UNSET,
+        digest_at: time | Unset | None = UNSET,
     ) -> Chat:
+        """Change a chat's settings; returns the chat as stored now."""
         values: dict[str, Any] = {}
         if language is not None:
             values["language"] = language
         if active is not None:
             values["active"] = active
+        if not isinstance(quiet, Unset):
+            values |= quiet_values(quiet)
+        if not isinstance(digest_at, Unset):
+            values["digest_at"] = minutes(digest_at)
         async with self._tx() as conn:
             if values:
                 await conn.execute(update(chats).where(chats.c.id == chat.id).values(**values))
-            return await self._chat(conn, chat.platform, chat.chat_id)
+            return await self._chat(conn, chat.platform, chat.chat_id, chat.thread_id)
 
     async def move_chat(self, chat: Chat, new_chat_id: str) -> None:
-        """Give the chat its new platform id (its subscriptions and queued rows follow)."""
+        """Give the chat (and its topics) the platform's new id; subscriptions follow."""
         async with self._tx() as conn:
             await conn.execute(
-                update(chats).where(chats.c.id == chat.id).values(chat_id=new_chat_id)
+                update(chats)
+                .where(chats.c.platform == chat.platform, chats.c.chat_id == chat.chat_id)
+                .values(chat_id=new_chat_id)
             )
 
     async def chats_gone(self, chat_ids: Sequence[int], reason: str) -> None:
@@ -513,6 +536,14 @@ async def _counts(conn: AsyncConnection, query: Select[Any, Any]) -> dict[str, i
 
 async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
     return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
+
+
+def _identity(platform: str, chat_id: str, thread_id: str | None) -> ColumnElement[bool]:
+    return and_(
+        chats.c.platform == platform,
+        chats.c.chat_id == chat_id,
+        chats.c.thread_id == (thread_id or ""),
+    )
 
 
 #: A correction at the source updates messages sent within this long.
