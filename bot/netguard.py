@@ -21,6 +21,7 @@ ever sees the proxy's address.
 from __future__ import annotations
 
 import errno
+import re
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -76,6 +77,7 @@ _V6_RULES: tuple[tuple[IPv6Network, str], ...] = tuple(
 )
 
 _GLOBAL_UNICAST = IPv6Network("2000::/3")
+_IPV4_CHARS = re.compile(r"[0-9a-fA-FxX.]+")
 _NAT64 = IPv6Network("64:ff9b::/96")
 
 
@@ -138,6 +140,8 @@ def parse_ip(host: str) -> Address | None:
 
 
 def _legacy_ipv4(host: str) -> IPv4Address | None:
+    if _IPV4_CHARS.fullmatch(host) is None:
+        return None  # a name: the common case, answered without splitting
     parts = host.split(".")
     if not 1 <= len(parts) <= 4:
         return None
