@@ -225,13 +225,9 @@ def _categories(attribute: str | None) -> tuple[str, ...]:
 
 
 def _key(url: str) -> str:
-    """Duplicate detection: scheme and host case, default port and fragment do not count."""
+    """The URL for duplicate detection: scheme/host case, default port, fragment ignored."""
     parsed = URL(url)
-    if parsed.fragment:
-        parsed = parsed.with_fragment(None)
-    if parsed.explicit_port is not None and parsed.is_default_port():
-        parsed = parsed.with_port(None)
-    return str(parsed)
+    return f"{parsed.scheme}://{parsed.raw_host}:{parsed.port}{parsed.raw_path_qs}"
 
 
 def _host(url: str) -> str:

@@ -168,9 +168,11 @@ def test_check_url_refuses_other_schemes(url: str) -> None:
         check_url(url)
 
 
-def test_check_url_refuses_a_url_without_a_host() -> None:
+def test_check_url_refuses_a_url_without_a_host_or_unparseable() -> None:
     with pytest.raises(FetchError, match="has no host"):
         check_url("http:///feed")
+    with pytest.raises(FetchError, match="not a valid URL"):
+        check_url("http://[::1/feed")
 
 
 @pytest.mark.parametrize(
