@@ -7,6 +7,7 @@ that plays a public one is marked so with the guard's `exempt` parameter.
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 
@@ -249,3 +250,21 @@ async def test_an_unknown_name_is_an_ordinary_fetch_error() -> None:
         await fetch("http://nowhere.example/feed", names=NameTable())
     assert not isinstance(failed.value, UnsafeAddress)
     assert "\n" not in str(failed.value)
+
+
+async def test_concurrent_fetches_of_a_refused_name_are_each_refused(servers) -> None:
+    server = await servers()
+    names = NameTable({"evil.example": ["10.0.0.1"]})
+    connector = guarded_connector(allow_private=False, inner=names)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        url = f"http://evil.example:{server.port}/feed"
+        sources = [HttpSource(SourceSettings(name=f"s{i}", url=url), session) for i in range(5)]
+        results = await asyncio.gather(
+            *(source.fetch(SourceState(source.settings.name)) for source in sources),
+            return_exceptions=True,
+        )
+    assert all(isinstance(result, UnsafeAddress) for result in results)
+    assert {str(result) for result in results} == {
+        "refused: evil.example resolves to 10.0.0.1, a private address"
+    }
+    assert server.hits == []
