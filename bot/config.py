@@ -157,6 +157,9 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     api: ApiSettings = ApiSettings()
     delivery: DeliverySettings = DeliverySettings()
+    #: Let sources reach loopback, private and link-local addresses (the SSRF guard's
+    #: switch, `bot/netguard.py`): development and tests only.
+    allow_private_sources: bool = False
     #: Where the config file was read from (relative `path`s are resolved against it).
     config_file: Path | None = None
 
