@@ -26,6 +26,7 @@ from bot.delivery import Dispatcher
 from bot.errors import StoreError
 from bot.metrics import Metrics
 from bot.models import ALL
+from bot.netguard import guarded_connector
 from bot.sources import build_source
 from bot.watcher import Watcher, stopped_within
 from handlers.base import Adapter
@@ -121,7 +122,9 @@ class App:
         settings = self.settings
         store = await stack.enter_async_context(open_store(settings.database_url))
         await upgrade(store.engine)
-        session = await stack.enter_async_context(aiohttp.ClientSession())
+        # Every source fetch goes through the SSRF guard (private addresses refused).
+        connector = guarded_connector(allow_private=settings.allow_private_sources)
+        session = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
         metrics = Metrics()
         adapters = build_adapters(settings, out=self._out, interactive=interactive)
         dispatcher = Dispatcher(
