@@ -15,9 +15,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.config import DeliverySettings
-from bot.formatter import alert_for_broadcast, alert_for_post
+from bot.formatter import alert_for_broadcast, alert_for_digest, alert_for_post
 from bot.metrics import Metrics
 from bot.models import (
     Action,
@@ -187,8 +188,18 @@ def stale_reason(delivery: Delivery, now: datetime, settings: DeliverySettings) 
 def alert_for(delivery: Delivery, limits: PlatformLimits) -> Alert:
     if delivery.post is not None:
         return alert_for_post(delivery.post, limits)
-    assert delivery.broadcast is not None
-    return alert_for_broadcast(delivery.broadcast, limits)
+    if delivery.broadcast is not None:
+        return alert_for_broadcast(delivery.broadcast, limits)
+    return alert_for_digest(delivery.digest, limits, language=delivery.chat.language)
+
+
+def held_for_quiet_hours(delivery: Delivery, now: datetime) -> bool:
+    """True when the chat is in its quiet hours and this alert may wait for the digest."""
+    quiet, post = delivery.chat.quiet, delivery.post
+    if quiet is None or post is None or (post.breaking and not quiet.hold_breaking):
+        return False
+    local = now.astimezone(ZoneInfo(delivery.chat.timezone)).time()
+    return quiet.covers(local)
 
 
 class Dispatcher:
@@ -312,6 +323,9 @@ class Dispatcher:
         reason = stale_reason(delivery, now, self._settings)
         if reason is not None:
             return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error=reason))
+        if held_for_quiet_hours(delivery, now):
+            held = DeliveryResult(delivery.id, DeliveryState.HELD, counts_as_attempt=False)
+            return Verdict(held)
         return None
 
     async def _send(self, delivery: Delivery) -> Verdict:

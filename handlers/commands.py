@@ -24,6 +24,7 @@ from bot.models import (
     Reply,
 )
 from handlers.messages import say
+from handlers.preferences import digest_command, filter_command, quiet_command
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ MAX_LATEST = 20
 MAX_ARGS = 1000
 MAX_CATEGORY = 64
 #: Buttons on a keyboard: more would not fit a phone screen.
-MAX_BUTTONS = 30
+MAX_BUTTONS = 25
 
 Handler = Callable[["Commands", Chat, Invocation], Awaitable[Reply]]
 
@@ -397,6 +398,9 @@ _HANDLERS: dict[str, Handler] = {
     "broadcast_send": _broadcast_send,
     "broadcast_cancel": _broadcast_cancel,
     "recall": _recall,
+    "filter": filter_command,
+    "quiet": quiet_command,
+    "digest": digest_command,
     "stats": _stats,
 }
 
@@ -410,5 +414,8 @@ PUBLIC_COMMANDS = (
     "subscribe",
     "unsubscribe",
     "subscriptions",
+    "filter",
+    "quiet",
+    "digest",
     "lang",
 )

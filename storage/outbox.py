@@ -7,8 +7,9 @@ wraps them. Planning is one set-based INSERT … SELECT per post, so a post for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -27,18 +28,28 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.filters import normalized_text
 from bot.models import (
     ALL,
     BREAKING,
     PRIORITY_BREAKING,
     PRIORITY_NORMAL,
     Action,
+    Chat,
     Delivery,
     DeliveryState,
     Post,
 )
-from storage.rows import delivery_from_row, post_values
-from storage.tables import broadcasts, chats, deliveries, post_categories, posts, subscriptions
+from storage.rows import delivery_from_row, post_from_row, post_values
+from storage.tables import (
+    broadcasts,
+    chat_filters,
+    chats,
+    deliveries,
+    post_categories,
+    posts,
+    subscriptions,
+)
 
 #: Keys per IN (…) list: well under every database's bound-parameter limit.
 CHUNK = 500
@@ -140,6 +151,19 @@ def subscriber_condition(keys: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
+def keywords_condition(conn: AsyncConnection, post: Post) -> ColumnElement[bool]:
+    """Chats whose keyword filters let `post` through: no excluded keyword in its text,
+    and one of their included keywords if they have any. A substring test per filter."""
+    haystack = literal(normalized_text(f"{post.title} {post.excerpt}"))
+    contains = func.strpos if conn.dialect.name == "postgresql" else func.instr
+    mine = chat_filters.c.chat_id == chats.c.id
+    hit = contains(haystack, chat_filters.c.pattern) > 0
+    excluded = exists().where(mine, chat_filters.c.exclude, hit)
+    any_include = exists().where(mine, ~chat_filters.c.exclude)
+    included = exists().where(mine, ~chat_filters.c.exclude, hit)
+    return and_(~excluded, or_(~any_include, included))
+
+
 def post_keys(post: Post) -> list[str]:
     """The subscription keys that match `post`: its categories, `all`, and `breaking`."""
     keys = [*(c.casefold() for c in post.categories), ALL]
@@ -154,11 +178,15 @@ async def plan_post(conn: AsyncConnection, post_id: int, post: Post, now: dateti
         chats.c.id,
         chats.c.platform,
         literal(priority).label("priority"),
-        literal(DeliveryState.PENDING.value).label("state"),
+        # A chat that reads a daily digest gets its alerts held for it.
+        case(
+            (chats.c.digest_at.is_not(None), DeliveryState.HELD.value),
+            else_=DeliveryState.PENDING.value,
+        ).label("state"),
         literal(0).label("attempts"),
         literal(now, deliveries.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, deliveries.c.created_at.type).label("created_at"),
-    ).where(subscriber_condition(post_keys(post)))
+    ).where(subscriber_condition(post_keys(post)), keywords_condition(conn, post))
     columns = [
         "post_id",
         "chat_id",
@@ -256,7 +284,7 @@ async def claim(
 
 
 async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Delivery]:
-    """The claimed rows with their chat and their post or broadcast, breaking first."""
+    """The claimed rows with their chat and their post, broadcast or digest; breaking first."""
     found: list[Delivery] = []
     for part in chunks(ids):
         columns = [*deliveries.c]
@@ -270,8 +298,19 @@ async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Del
             .outerjoin(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
             .where(deliveries.c.id.in_(part))
         )
-        found.extend(delivery_from_row(row._mapping) for row in await conn.execute(query))
+        for row in (await conn.execute(query)).all():
+            delivery = delivery_from_row(row._mapping)
+            if row.digest:
+                digest = await _digest_posts(conn, json.loads(row.digest))
+                delivery = replace(delivery, digest=digest)
+            found.append(delivery)
     return sorted(found, key=lambda d: (d.priority, d.next_attempt_at, d.id))
+
+
+async def _digest_posts(conn: AsyncConnection, ids: list[int]) -> tuple[Post, ...]:
+    rows = await conn.execute(select(posts).where(posts.c.id.in_(ids)))
+    by_id = {row.id: post_from_row(row._mapping) for row in rows}
+    return tuple(by_id[i] for i in ids if i in by_id)
 
 
 async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: datetime) -> None:
@@ -374,6 +413,41 @@ async def recall(
         .values(action=Action.DELETE.value, next_attempt_at=now)
     )
     return cancelled.rowcount or 0, deleting.rowcount or 0
+
+
+async def fold_held(conn: AsyncConnection, chat: Chat, limit: int, now: datetime) -> int:
+    """Turn a chat's held rows into one digest row of its newest `limit` posts."""
+    newest = func.coalesce(posts.c.published_at, posts.c.seen_at)
+    query = (
+        select(deliveries.c.id, deliveries.c.post_id)
+        .join(posts, posts.c.id == deliveries.c.post_id)
+        .where(deliveries.c.chat_id == chat.id, deliveries.c.state == DeliveryState.HELD.value)
+        .order_by(newest.desc(), posts.c.id.desc())
+    )
+    held = (await conn.execute(query)).all()
+    if not held:
+        return 0
+    chosen = [row.post_id for row in held[:limit]]
+    await conn.execute(
+        insert(deliveries).values(
+            chat_id=chat.id,
+            platform=chat.platform,
+            priority=PRIORITY_NORMAL,
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            digest=json.dumps(chosen),
+        )
+    )
+    for part in chunks([row.id for row in held]):
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(part))
+            .values(state=DeliveryState.DIGESTED.value, finished_at=now)
+        )
+    await conn.execute(update(chats).where(chats.c.id == chat.id).values(last_digest_at=now))
+    return len(chosen)
 
 
 async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> datetime | None:

@@ -13,7 +13,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.errors import StoreError
+from bot.errors import InvalidInput, StoreError
+from bot.filters import MAX_FILTERS, pattern_for
 from bot.models import (
     ALL,
     Broadcast,
@@ -21,6 +22,7 @@ from bot.models import (
     Chat,
     Delivery,
     DeliveryState,
+    KeywordFilter,
     Language,
     Post,
     QuietHours,
@@ -41,6 +43,7 @@ from storage.rows import (
 )
 from storage.tables import (
     broadcasts,
+    chat_filters,
     chats,
     deliveries,
     leases,
@@ -295,6 +298,8 @@ class Store:
             values |= quiet_values(quiet)
         if not isinstance(digest_at, Unset):
             values["digest_at"] = minutes(digest_at)
+            # The first digest comes at the next digest time, not at once.
+            values["last_digest_at"] = self._clock()
         async with self._tx() as conn:
             if values:
                 await conn.execute(update(chats).where(chats.c.id == chat.id).values(**values))
@@ -356,6 +361,64 @@ class Store:
     async def _subscription_keys(self, conn: AsyncConnection, chat: Chat) -> set[str]:
         query = select(subscriptions.c.key).where(subscriptions.c.chat_id == chat.id)
         return set((await conn.execute(query)).scalars())
+
+    # --- keyword filters, quiet hours, digests ------------------------------------------
+
+    async def add_filter(self, chat: Chat, keyword: KeywordFilter) -> bool:
+        """Add a keyword; False if the chat has it already. Raises `InvalidInput` over the limit."""
+        async with self._tx() as conn:
+            count = await _count(conn, chat_filters.c.chat_id == chat.id)
+            if count >= MAX_FILTERS:
+                raise InvalidInput(f"at most {MAX_FILTERS} keywords per chat")
+            values = {
+                "chat_id": chat.id,
+                "exclude": keyword.exclude,
+                "pattern": pattern_for(keyword.term),
+                "term": keyword.term,
+            }
+            added = await conn.execute(
+                self._insert(chat_filters).values(**values).on_conflict_do_nothing()
+            )
+            return bool(added.rowcount)
+
+    async def remove_filter(self, chat: Chat, keyword: KeywordFilter) -> bool:
+        async with self._tx() as conn:
+            gone = await conn.execute(
+                delete(chat_filters).where(
+                    chat_filters.c.chat_id == chat.id,
+                    chat_filters.c.exclude == keyword.exclude,
+                    chat_filters.c.pattern == pattern_for(keyword.term),
+                )
+            )
+            return bool(gone.rowcount)
+
+    async def clear_filters(self, chat: Chat) -> int:
+        async with self._tx() as conn:
+            gone = await conn.execute(delete(chat_filters).where(chat_filters.c.chat_id == chat.id))
+            return gone.rowcount or 0
+
+    async def filters(self, chat: Chat) -> list[KeywordFilter]:
+        query = (
+            select(chat_filters.c.term, chat_filters.c.exclude)
+            .where(chat_filters.c.chat_id == chat.id)
+            .order_by(chat_filters.c.exclude, chat_filters.c.term)
+        )
+        async with self._tx() as conn:
+            return [KeywordFilter(term, bool(ex)) for term, ex in await conn.execute(query)]
+
+    async def chats_holding(self) -> list[tuple[Chat, datetime | None]]:
+        """Active chats with alerts held for a digest, and when each got its last digest."""
+        holding = select(deliveries.c.chat_id).where(deliveries.c.state == DeliveryState.HELD.value)
+        query = select(chats).where(chats.c.active, chats.c.id.in_(holding))
+        async with self._tx() as conn:
+            rows = await conn.execute(query)
+            return [(chat_from_row(r._mapping), r.last_digest_at) for r in rows]
+
+    async def make_digest(self, chat: Chat, limit: int) -> int:
+        """Fold the chat's held alerts into one digest row of its newest `limit` posts."""
+        now = self._clock()
+        async with self._tx() as conn:
+            return await outbox.fold_held(conn, chat, limit, now)
 
     # --- posts -----------------------------------------------------------------------
 
