@@ -1,0 +1,290 @@
+"""Discord's slash commands, autocompletes and buttons, as calls of the core's `Inbox`.
+
+The command names and options are what users type and what Discord stores, so
+they change only on purpose. Every interaction is answered: commands are
+deferred first (Discord allows 3 s; the core needs the database), then the
+core's `Reply` arrives as the followup; an error anywhere still gets a short
+private answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.models import ALL, BREAKING, Chat, Invocation, Language, Reply
+from handlers.base import Inbox
+from handlers.discord_render import ButtonIds, reply_body
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+Choices = list[app_commands.Choice[str]]
+
+#: Answers meant for the asker only (previews, figures); deferred privately.
+PRIVATE_COMMANDS = frozenset({"broadcast", "stats"})
+#: Discord drops an autocomplete not answered within 3 s.
+AUTOCOMPLETE_TIMEOUT = 2.0
+MAX_CHOICES = 25
+_SORRY: dict[Language, str] = {
+    "ko": "요청을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.",
+    "en": "That did not work; please try again in a moment.",
+}
+_EXPIRED: dict[Language, str] = {
+    "ko": "이 버튼은 만료되었습니다. 명령을 다시 입력해 주세요.",
+    "en": "This button has expired; please run the command again.",
+}
+
+
+def language_of(interaction: Interaction) -> Language:
+    """Korean when the user or the server uses Korean, else English."""
+    locales = (interaction.locale, interaction.guild_locale)
+    return "ko" if any(loc and loc.value.startswith("ko") for loc in locales) else "en"
+
+
+def chat_of(interaction: Interaction) -> Chat:
+    """The chat the interaction came from: the guild channel, or the DM."""
+    in_guild = interaction.guild_id is not None
+    return Chat(
+        platform="discord",
+        chat_id=str(interaction.channel_id),
+        kind="channel" if in_guild else "user",
+        language=language_of(interaction),
+    )
+
+
+def invocation_of(interaction: Interaction, command: str, args: str) -> Invocation:
+    """The core's view of a command: may the user manage this channel (always, in a DM)?"""
+    in_guild = interaction.guild_id is not None
+    return Invocation(
+        chat=chat_of(interaction),
+        command=command,
+        args=args.strip(),
+        user_id=str(interaction.user.id),
+        can_manage=interaction.permissions.manage_channels if in_guild else True,
+    )
+
+
+def message_parts(reply: Reply, ids: ButtonIds) -> dict[str, Any]:
+    """The reply as keyword arguments for discord.py's send/edit calls."""
+    content, embed = reply_body(reply)
+    parts: dict[str, Any] = {"content": content or ("…" if embed is None else None)}
+    parts["embed"] = embed
+    parts["view"] = ids.view(reply.buttons)
+    return parts
+
+
+def sendable(parts: dict[str, Any]) -> dict[str, Any]:
+    # `send` takes no None for embed/view; `edit` uses None to clear them.
+    return {key: value for key, value in parts.items() if value is not None}
+
+
+class Interactions:
+    """Turns slash commands, autocompletes and button presses into calls of the core."""
+
+    def __init__(self, inbox: Inbox, ids: ButtonIds, admins: frozenset[str]) -> None:
+        self._inbox = inbox
+        self._ids = ids
+        #: Discord user ids of newsbot's admins; the core decides, this only logs.
+        self._admins = admins
+
+    async def command(self, interaction: Interaction, command: str, args: str = "") -> None:
+        """Defer, ask the core, answer with its reply."""
+        private = command in PRIVATE_COMMANDS
+        if command in PRIVATE_COMMANDS and str(interaction.user.id) not in self._admins:
+            log.info("non-admin %s tried /%s", interaction.user.id, command)
+        if not await _defer(interaction, ephemeral=private, thinking=True):
+            return
+        reply = await self._ask(invocation_of(interaction, command, args))
+        await self._answer(interaction, reply, deferred_private=private)
+
+    async def press(self, interaction: Interaction) -> None:
+        """A button under one of our messages: run its command, edit or answer."""
+        custom_id = str(_data(interaction).get("custom_id", ""))
+        if not custom_id.startswith((ButtonIds.PREFIX, ButtonIds.KEPT)):
+            return
+        if not await _defer(interaction, ephemeral=False, thinking=False):
+            return
+        decoded = self._ids.decode(custom_id)
+        if decoded is None:
+            reply = Reply(_EXPIRED[language_of(interaction)], private=True)
+        else:
+            reply = await self._ask(invocation_of(interaction, *decoded))
+        await self._answer(interaction, reply, deferred_private=False, on_message=True)
+
+    async def complete(self, interaction: Interaction, current: str, *extra: str) -> Choices:
+        """Up to 25 known categories (plus `extra`) containing what the user typed."""
+        names = list(extra)
+        try:
+            async with asyncio.timeout(AUTOCOMPLETE_TIMEOUT):
+                names += await self._inbox.categories()
+        except Exception as exc:
+            # An autocomplete with fewer choices beats one Discord drops.
+            log.warning("autocomplete without categories: %s", type(exc).__name__)
+        needle = current.strip().casefold()
+        found = [n for n in dict.fromkeys(names) if needle in n.casefold() and 0 < len(n) <= 100]
+        found.sort(key=lambda n: not n.casefold().startswith(needle))
+        return [app_commands.Choice(name=n, value=n) for n in found[:MAX_CHOICES]]
+
+    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
+        """A command that failed before reaching us (bad option, unknown command): answer anyway."""
+        log.warning("slash command failed: %s", type(error).__name__)
+        try:
+            if interaction.type is discord.InteractionType.autocomplete:
+                if not interaction.response.is_done():
+                    await interaction.response.autocomplete([])
+            elif not interaction.response.is_done():
+                text = _SORRY[language_of(interaction)]
+                await interaction.response.send_message(text, ephemeral=True)
+        except discord.HTTPException as exc:
+            log.warning("could not answer a failed command: %s", type(exc).__name__)
+
+    async def _ask(self, invocation: Invocation) -> Reply:
+        try:
+            return await self._inbox.command(invocation)
+        except Exception:
+            # The core answers bad input itself; this is the database or a bug.
+            log.exception("/%s failed", invocation.command)
+            return Reply(_SORRY[invocation.chat.language], private=True)
+
+    async def _answer(
+        self,
+        interaction: Interaction,
+        reply: Reply,
+        *,
+        deferred_private: bool,
+        on_message: bool = False,
+    ) -> None:
+        parts = message_parts(reply, self._ids)
+        try:
+            if on_message and reply.edit:
+                await interaction.edit_original_response(**parts)
+                return
+            if not on_message and reply.private != deferred_private:
+                # A deferred answer keeps the deferral's visibility; start over.
+                await interaction.delete_original_response()
+            await interaction.followup.send(
+                ephemeral=reply.private,
+                allowed_mentions=discord.AllowedMentions.none(),
+                **sendable(parts),
+            )
+        except discord.HTTPException as exc:
+            log.warning("could not answer /%s: %s", _name(interaction), type(exc).__name__)
+
+
+async def _defer(interaction: Interaction, *, ephemeral: bool, thinking: bool) -> bool:
+    try:
+        await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
+    except discord.HTTPException as exc:
+        # Expired (over 3 s) or answered elsewhere: nothing more can be said.
+        log.warning("could not defer /%s: %s", _name(interaction), type(exc).__name__)
+        return False
+    return True
+
+
+def _data(interaction: Interaction) -> Mapping[str, object]:
+    return interaction.data or {}
+
+
+def _name(interaction: Interaction) -> str:
+    data = _data(interaction)
+    return str(data.get("name") or data.get("custom_id"))
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def define_commands(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    """Register every slash command on `tree` (global; synced to a guild when configured)."""
+    tree.error(on.on_error)
+    _define_reading(tree, on)
+    _define_subscriptions(tree, on)
+    _define_admin(tree, on)
+
+
+def _define_reading(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    @tree.command(name="start", description="뉴스 알림 시작하기 / Get started with news alerts")
+    async def start(interaction: Interaction) -> None:
+        await on.command(interaction, "start")
+
+    @tree.command(name="help", description="명령어 안내 / What I can do")
+    async def help_(interaction: Interaction) -> None:
+        await on.command(interaction, "help")
+
+    @tree.command(name="latest", description="최신 기사 / Latest posts")
+    @app_commands.describe(count="몇 개 / How many (1-20)")
+    async def latest(
+        interaction: Interaction, count: app_commands.Range[int, 1, 20] | None = None
+    ) -> None:
+        await on.command(interaction, "latest", "" if count is None else str(count))
+
+    @tree.command(name="category", description="분야별 최신 기사 / Latest posts in a category")
+    @app_commands.describe(name="분야 / Category")
+    async def category(interaction: Interaction, name: str) -> None:
+        await on.command(interaction, "category", name)
+
+    @category.autocomplete("name")
+    async def category_names(interaction: Interaction, current: str) -> Choices:
+        return await on.complete(interaction, current)
+
+    @tree.command(name="categories", description="분야 목록 / All categories")
+    async def categories(interaction: Interaction) -> None:
+        await on.command(interaction, "categories")
+
+
+def _define_subscriptions(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    @tree.command(name="subscribe", description="이 채널에 분야 알림 받기 / Subscribe this channel")
+    @app_commands.describe(category="분야, all 또는 breaking / A category, all or breaking")
+    @app_commands.default_permissions(manage_channels=True)
+    async def subscribe(interaction: Interaction, category: str) -> None:
+        await on.command(interaction, "subscribe", category)
+
+    @tree.command(name="unsubscribe", description="분야 알림 끄기 / Unsubscribe this channel")
+    @app_commands.describe(category="분야 / Category")
+    @app_commands.default_permissions(manage_channels=True)
+    async def unsubscribe(interaction: Interaction, category: str) -> None:
+        await on.command(interaction, "unsubscribe", category)
+
+    @subscribe.autocomplete("category")
+    @unsubscribe.autocomplete("category")
+    async def subscription_names(interaction: Interaction, current: str) -> Choices:
+        return await on.complete(interaction, current, ALL, BREAKING)
+
+    @tree.command(name="subscriptions", description="구독 중인 분야 / This channel's subscriptions")
+    async def subscriptions(interaction: Interaction) -> None:
+        await on.command(interaction, "subscriptions")
+
+    @tree.command(name="lang", description="언어 / Language")
+    @app_commands.describe(code="ko 또는 en / ko or en")
+    @app_commands.choices(
+        code=[
+            app_commands.Choice(name="한국어", value="ko"),
+            app_commands.Choice(name="English", value="en"),
+        ]
+    )
+    async def lang(interaction: Interaction, code: app_commands.Choice[str]) -> None:
+        await on.command(interaction, "lang", code.value)
+
+
+def _define_admin(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    @tree.command(name="broadcast", description="전체 공지 (관리자) / Broadcast (admins)")
+    @app_commands.describe(
+        text="보낼 내용 / The message", category="이 분야 구독자에게만 / Only this category"
+    )
+    async def broadcast(interaction: Interaction, text: str, category: str | None = None) -> None:
+        # The core's syntax, shared with Telegram: `#IT text` for one category.
+        args = f"#{category.strip()} {text}" if category and category.strip() else text
+        await on.command(interaction, "broadcast", args)
+
+    @broadcast.autocomplete("category")
+    async def broadcast_names(interaction: Interaction, current: str) -> Choices:
+        return await on.complete(interaction, current)
+
+    @tree.command(name="stats", description="통계 (관리자) / Statistics (admins)")
+    async def stats(interaction: Interaction) -> None:
+        await on.command(interaction, "stats")

@@ -1,0 +1,745 @@
+"""A fake Discord that the real discord.py client talks to over loopback.
+
+REST under `/api/v10` and a websocket gateway on one aiohttp server at
+127.0.0.1 on a random port. It speaks enough of the wire protocol for a bot:
+log in, sync slash commands, post/edit/delete messages, open DMs, answer
+interactions (callback, followups, `@original`), and on the gateway HELLO →
+heartbeats/ACKs → IDENTIFY → READY → one GUILD_CREATE per guild, then whatever
+INTERACTION_CREATE the test pushes.
+
+Every request is recorded (`requests`); errors are injected on demand (`fail`
+and its shorthands). Tests wait for what a user would see with `wait_messages`
+and `wait_answer`, which block on a condition with a bounded timeout.
+
+Wire facts discord.py depends on: JSON bodies must carry `Content-Type:
+application/json` exactly; a 429 counts as a rate limit only with a `Via` header
+and `retry_after` in the JSON body; the interaction callback answers with a
+body holding `interaction`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import WSMsgType, web
+from pydantic import SecretStr
+
+from bot.config import DiscordSettings
+from bot.models import Chat, Invocation, Reply
+from handlers.discord_adapter import DiscordAdapter
+
+TOKEN = "fake.discord.token-Zm9vYmFyYmF6"
+APPLICATION_ID = 900_000_000_000_000_001
+BOT_USER_ID = 900_000_000_000_000_002
+
+#: Permission bits tests hand to members.
+VIEW_CHANNEL = 1 << 10
+SEND_MESSAGES = 1 << 11
+MANAGE_CHANNELS = 1 << 4
+MEMBER = VIEW_CHANNEL | SEND_MESSAGES
+MODERATOR = MEMBER | MANAGE_CHANNELS
+
+JsonHandler = Callable[[web.Request, dict[str, str], Any], Awaitable[tuple[int, Any]]]
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One request as the fake received it; `path` is below `/api/v10`."""
+
+    method: str
+    path: str
+    query: dict[str, str]
+    body: Any
+    authorization: str | None
+
+
+@dataclass
+class Failure:
+    """An injected error: the next `times` requests matching answer `status`."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int
+    body: Any
+    headers: dict[str, str]
+    times: int
+
+
+@dataclass(frozen=True)
+class FakeGuild:
+    id: int
+    name: str
+    channels: tuple[int, ...]
+    locale: str = "ko"
+
+
+@dataclass
+class FakeInteraction:
+    """An interaction the test pushed; the fake fills in how the bot answered."""
+
+    id: int
+    token: str
+    type: int
+    channel_id: int
+    #: The body of `POST /interactions/{id}/{token}/callback`, once answered.
+    callback: dict[str, Any] | None = None
+    #: Followups and `@original` edits, in order.
+    messages: list[dict[str, Any]] = field(default_factory=list)
+    deleted_original: bool = False
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class FakeDiscord:
+    """The fake server. Use as `async with FakeDiscord() as discord:`."""
+
+    def __init__(self, *, token: str = TOKEN, guilds: tuple[FakeGuild, ...] | None = None):
+        self.token = token
+        self.guilds = guilds or (
+            FakeGuild(800_000_000_000_000_001, "Newsroom", (700_001, 700_002)),
+        )
+        self.requests: list[Recorded] = []
+        #: Channel id → messages the bot posted there (edits applied, deletions removed).
+        self.messages: dict[int, list[dict[str, Any]]] = {}
+        #: None (global) or a guild id → the registered commands.
+        self.commands: dict[int | None, list[dict[str, Any]]] = {}
+        self.interactions: dict[str, FakeInteraction] = {}
+        self.identified = 0
+        self._failures: list[Failure] = []
+        self._ids = itertools.count(1_000_000_000_000_000_000)
+        self._changed = asyncio.Condition()
+        self._sockets: list[web.WebSocketResponse] = []
+        self._seq = itertools.count(1)
+        self._routes = self._route_table()
+        self._runner: web.AppRunner | None = None
+        self.port = 0
+
+    # --- lifecycle ---------------------------------------------------------------
+
+    async def __aenter__(self) -> FakeDiscord:
+        app = web.Application()
+        app.router.add_get("/gateway", self._gateway)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
+        self._runner = web.AppRunner(app, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/gateway"
+
+    # --- error injection ---------------------------------------------------------
+
+    def fail(
+        self,
+        method: str,
+        path: str,
+        status: int,
+        *,
+        code: int = 0,
+        message: str = "injected",
+        headers: dict[str, str] | None = None,
+        body: Any = None,
+        times: int = 1,
+    ) -> None:
+        """The next `times` requests `method path` (a regex, fully matched) answer `status`."""
+        payload = {"code": code, "message": message} if body is None else body
+        self._failures.append(
+            Failure(method, re.compile(path), status, payload, headers or {}, times)
+        )
+
+    def rate_limit(
+        self, method: str, path: str, retry_after: float, *, everywhere: bool = False
+    ) -> None:
+        """A 429 as Discord sends it: `Via`, `retry_after` in the body, the scope headers."""
+        headers = {"Via": "1.1 google", "Retry-After": str(int(retry_after) or 1)}
+        headers["X-RateLimit-Scope"] = "global" if everywhere else "user"
+        if everywhere:
+            headers["X-RateLimit-Global"] = "true"
+        body = {"message": "You are being rate limited.", "retry_after": retry_after}
+        body["global"] = everywhere
+        self.fail(method, path, 429, headers=headers, body=body)
+
+    def _take_failure(self, method: str, path: str) -> Failure | None:
+        for failure in self._failures:
+            if failure.method == method and failure.path.fullmatch(path):
+                failure.times -= 1
+                if failure.times <= 0:
+                    self._failures.remove(failure)
+                return failure
+        return None
+
+    # --- waiting -----------------------------------------------------------------
+
+    async def _wait(self, ready: Callable[[], bool], within: float, what: str) -> None:
+        async with self._changed:
+            try:
+                await asyncio.wait_for(self._changed.wait_for(ready), within)
+            except TimeoutError:
+                raise AssertionError(f"fake Discord: timed out waiting for {what}") from None
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_messages(
+        self, channel_id: int, count: int, within: float = 5.0
+    ) -> list[dict[str, Any]]:
+        """Wait until the channel holds at least `count` bot messages; returns them."""
+        await self._wait(
+            lambda: len(self.messages.get(channel_id, ())) >= count,
+            within,
+            f"{count} message(s) in channel {channel_id}",
+        )
+        return self.messages[channel_id]
+
+    async def wait_answer(
+        self, interaction: FakeInteraction, within: float = 5.0
+    ) -> dict[str, Any]:
+        """Wait until the interaction is fully answered; returns what the user sees.
+
+        For an autocomplete that is the callback's `data`; for a command or a
+        button, the last message posted or edited after the callback.
+        """
+        if interaction.type == 4:
+            await self._wait(lambda: interaction.callback is not None, within, "autocomplete")
+            assert interaction.callback is not None
+            data: dict[str, Any] = interaction.callback["data"]
+            return data
+        await self._wait(lambda: bool(interaction.messages), within, "an interaction answer")
+        return interaction.messages[-1]
+
+    async def wait_requests(
+        self, method: str, path: str, count: int = 1, within: float = 5.0
+    ) -> list[Recorded]:
+        """Wait until `count` requests `method path` (regex) arrived; returns them."""
+        await self._wait(
+            lambda: len(self.requests_to(method, path)) >= count,
+            within,
+            f"{count} × {method} {path}",
+        )
+        return self.requests_to(method, path)
+
+    def requests_to(self, method: str, path: str) -> list[Recorded]:
+        pattern = re.compile(path)
+        return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
+
+    # --- interactions the test pushes -------------------------------------------
+
+    async def slash(
+        self,
+        name: str,
+        options: dict[str, str | int] | None = None,
+        *,
+        channel_id: int | None = None,
+        dm: bool = False,
+        user_id: int = 600_000_001,
+        permissions: int = MODERATOR,
+        locale: str = "ko",
+    ) -> FakeInteraction:
+        """A user runs `/name` with `options`, in a guild channel or (dm=True) a DM."""
+        data = {"id": self._command_id(name), "name": name, "type": 1}
+        data["options"] = [_option(k, v) for k, v in (options or {}).items()]
+        return await self._interact(2, data, channel_id, dm, user_id, permissions, locale)
+
+    async def autocomplete(
+        self,
+        name: str,
+        focused: str,
+        value: str,
+        *,
+        channel_id: int | None = None,
+        dm: bool = False,
+        user_id: int = 600_000_001,
+        permissions: int = MODERATOR,
+    ) -> FakeInteraction:
+        """A user types `value` into option `focused` of `/name`."""
+        option = {"name": focused, "type": 3, "value": value, "focused": True}
+        data = {"id": self._command_id(name), "name": name, "type": 1, "options": [option]}
+        return await self._interact(4, data, channel_id, dm, user_id, permissions, "ko")
+
+    async def press(
+        self,
+        custom_id: str,
+        message: dict[str, Any],
+        *,
+        dm: bool = False,
+        user_id: int = 600_000_001,
+        permissions: int = MODERATOR,
+    ) -> FakeInteraction:
+        """A user presses the button `custom_id` under `message` (a bot message)."""
+        data = {"custom_id": custom_id, "component_type": 2}
+        channel_id = int(message["channel_id"])
+        return await self._interact(
+            3, data, channel_id, dm, user_id, permissions, "ko", message=message
+        )
+
+    async def _interact(
+        self,
+        kind: int,
+        data: dict[str, Any],
+        channel_id: int | None,
+        dm: bool,
+        user_id: int,
+        permissions: int,
+        locale: str,
+        message: dict[str, Any] | None = None,
+    ) -> FakeInteraction:
+        guild = self.guilds[0]
+        channel_id = channel_id or (next(self._ids) if dm else guild.channels[0])
+        interaction = FakeInteraction(
+            next(self._ids), f"itoken-{next(self._ids)}", kind, channel_id
+        )
+        self.interactions[interaction.token] = interaction
+        payload: dict[str, Any] = {
+            "id": str(interaction.id),
+            "application_id": str(APPLICATION_ID),
+            "type": kind,
+            "token": interaction.token,
+            "version": 1,
+            "attachment_size_limit": 8 * 1024 * 1024,
+            "data": data,
+            "locale": locale,
+            "app_permissions": str(MODERATOR),
+            "entitlements": [],
+        }
+        if message is not None:
+            payload["message"] = message
+        if dm:
+            payload["channel"] = {"id": str(channel_id), "type": 1, "recipients": [_user(user_id)]}
+            payload["user"] = _user(user_id)
+            payload["context"] = 1
+        else:
+            payload["guild_id"] = str(guild.id)
+            payload["guild_locale"] = guild.locale
+            payload["channel"] = _text_channel(channel_id, guild.id)
+            payload["member"] = _member(user_id, permissions)
+            payload["context"] = 0
+        await self.dispatch("INTERACTION_CREATE", payload)
+        return interaction
+
+    def _command_id(self, name: str) -> str:
+        for command in itertools.chain.from_iterable(self.commands.values()):
+            if command["name"] == name:
+                return str(command["id"])
+        return str(next(self._ids))
+
+    # --- gateway -----------------------------------------------------------------
+
+    async def dispatch(self, event: str, data: dict[str, Any]) -> None:
+        """Push a DISPATCH event to every identified gateway connection."""
+        frame = {"op": 0, "t": event, "s": next(self._seq), "d": data}
+        for socket in list(self._sockets):
+            await socket.send_str(json.dumps(frame))
+
+    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_str(json.dumps({"op": 10, "d": {"heartbeat_interval": 41_250}}))
+        async for frame in socket:
+            if frame.type is not WSMsgType.TEXT:
+                break
+            await self._gateway_op(socket, json.loads(frame.data))
+        if socket in self._sockets:
+            self._sockets.remove(socket)
+        return socket
+
+    async def _gateway_op(self, socket: web.WebSocketResponse, frame: dict[str, Any]) -> None:
+        op = frame.get("op")
+        if op == 1:
+            await socket.send_str(json.dumps({"op": 11}))
+        elif op == 2:
+            if frame["d"].get("token") != self.token:
+                await socket.close(code=4004, message=b"Authentication failed.")
+                return
+            await self._identified(socket)
+
+    async def _identified(self, socket: web.WebSocketResponse) -> None:
+        self.identified += 1
+        ready = {
+            "v": 10,
+            "user": _user(BOT_USER_ID, bot=True),
+            "guilds": [{"id": str(g.id), "unavailable": True} for g in self.guilds],
+            "session_id": f"session-{self.identified}",
+            "resume_gateway_url": self.gateway_url,
+            "application": {"id": str(APPLICATION_ID), "flags": 0},
+            "private_channels": [],
+        }
+        self._sockets.append(socket)
+        await self.dispatch("READY", ready)
+        for guild in self.guilds:
+            await self.dispatch("GUILD_CREATE", _guild(guild))
+        await self._notify()
+
+    # --- REST --------------------------------------------------------------------
+
+    async def _rest(self, request: web.Request) -> web.Response:
+        path = "/" + request.match_info["tail"]
+        body = await request.json() if request.can_read_body else None
+        auth = request.headers.get("Authorization")
+        self.requests.append(Recorded(request.method, path, dict(request.query), body, auth))
+        try:
+            return await self._answer(request, path, body, auth)
+        finally:
+            await self._notify()
+
+    async def _answer(
+        self, request: web.Request, path: str, body: Any, auth: str | None
+    ) -> web.Response:
+        failure = self._take_failure(request.method, path)
+        if failure is not None:
+            return _json(failure.status, failure.body, failure.headers)
+        for method, pattern, handler, needs_auth in self._routes:
+            match = pattern.fullmatch(path)
+            if method == request.method and match:
+                if needs_auth and auth != f"Bot {self.token}":
+                    return _json(401, {"code": 0, "message": "401: Unauthorized"})
+                status, payload = await handler(request, match.groupdict(), body)
+                return _json(status, payload)
+        return _json(404, {"code": 0, "message": f"404: Not Found ({request.method} {path})"})
+
+    def _route_table(self) -> list[tuple[str, re.Pattern[str], JsonHandler, bool]]:
+        app = r"/applications/(?P<app>\d+)"
+        hook = r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)"
+        table: list[tuple[str, str, JsonHandler, bool]] = [
+            ("GET", "/users/@me", self._me, True),
+            ("GET", "/oauth2/applications/@me", self._application, True),
+            ("GET", app + "/commands", self._get_commands, True),
+            ("PUT", app + "/commands", self._put_commands, True),
+            ("GET", app + r"/guilds/(?P<guild>\d+)/commands", self._get_commands, True),
+            ("PUT", app + r"/guilds/(?P<guild>\d+)/commands", self._put_commands, True),
+            ("POST", r"/channels/(?P<channel>\d+)/messages", self._post_message, True),
+            ("PATCH", r"/channels/(?P<channel>\d+)/messages/(?P<id>\d+)", self._edit, True),
+            ("DELETE", r"/channels/(?P<channel>\d+)/messages/(?P<id>\d+)", self._delete, True),
+            ("POST", "/users/@me/channels", self._open_dm, True),
+            ("POST", r"/interactions/(?P<id>\d+)/(?P<token>[^/]+)/callback", self._callback, False),
+            ("POST", hook, self._followup, False),
+            ("PATCH", hook + "/messages/@original", self._edit_original, False),
+            ("DELETE", hook + "/messages/@original", self._delete_original, False),
+        ]
+        return [(m, re.compile(p), h, a) for m, p, h, a in table]
+
+    async def _me(self, request: web.Request, _: dict[str, str], body: Any) -> tuple[int, Any]:
+        return 200, _user(BOT_USER_ID, bot=True)
+
+    async def _application(self, *_: Any) -> tuple[int, Any]:
+        return 200, {
+            "id": str(APPLICATION_ID),
+            "name": "newsbot",
+            "description": "",
+            "icon": None,
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": _user(600_000_999),
+            "verify_key": "00",
+            "flags": 0,
+        }
+
+    async def _get_commands(
+        self, _: web.Request, args: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        scope = int(args["guild"]) if args.get("guild") else None
+        return 200, self.commands.get(scope, [])
+
+    async def _put_commands(
+        self, _: web.Request, args: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        scope = int(args["guild"]) if args.get("guild") else None
+        stored = [self._stored_command(command, scope) for command in body]
+        self.commands[scope] = stored
+        return 200, stored
+
+    def _stored_command(self, command: dict[str, Any], guild: int | None) -> dict[str, Any]:
+        # What Discord echoes back: ids and versions added, permissions as a string.
+        stored = {**command, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID)}
+        stored["version"] = str(next(self._ids))
+        stored.setdefault("type", 1)
+        perms = command.get("default_member_permissions")
+        stored["default_member_permissions"] = None if perms is None else str(perms)
+        if guild is not None:
+            stored["guild_id"] = str(guild)
+        return stored
+
+    async def _post_message(
+        self, _: web.Request, args: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        channel = int(args["channel"])
+        message = self._message(channel, body)
+        self.messages.setdefault(channel, []).append(message)
+        return 200, message
+
+    async def _edit(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+        for message in self.messages.get(int(args["channel"]), []):
+            if message["id"] == args["id"]:
+                message.update(body)
+                message["edited_timestamp"] = _now()
+                return 200, message
+        return 404, {"code": 10008, "message": "Unknown Message"}
+
+    async def _delete(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+        messages = self.messages.get(int(args["channel"]), [])
+        kept = [m for m in messages if m["id"] != args["id"]]
+        if len(kept) == len(messages):
+            return 404, {"code": 10008, "message": "Unknown Message"}
+        self.messages[int(args["channel"])] = kept
+        return 204, None
+
+    async def _open_dm(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+        user = int(body["recipient_id"])
+        return 200, {"id": str(user + 1), "type": 1, "recipients": [_user(user)]}
+
+    async def _callback(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+        interaction = self.interactions.get(args["token"])
+        if interaction is None or str(interaction.id) != args["id"]:
+            return 404, {"code": 10062, "message": "Unknown interaction"}
+        if interaction.callback is not None:
+            return 400, {"code": 40060, "message": "Interaction has already been acknowledged."}
+        interaction.callback = body
+        flags = (body.get("data") or {}).get("flags", 0)
+        answer = {"id": str(interaction.id), "type": interaction.type}
+        answer["response_message_loading"] = body["type"] == 5
+        answer["response_message_ephemeral"] = bool(flags & 64)
+        return 200, {"interaction": answer}
+
+    async def _followup(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+        interaction = self.interactions.get(args["token"])
+        if interaction is None or interaction.callback is None:
+            return 404, {"code": 10015, "message": "Unknown Webhook"}
+        message = self._message(interaction.channel_id, body, webhook=True)
+        interaction.messages.append(message)
+        return 200, message
+
+    async def _edit_original(
+        self, _: web.Request, args: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        interaction = self.interactions.get(args["token"])
+        if interaction is None or interaction.callback is None:
+            return 404, {"code": 10015, "message": "Unknown Webhook"}
+        message = self._message(interaction.channel_id, body, webhook=True)
+        interaction.messages.append(message)
+        return 200, message
+
+    async def _delete_original(
+        self, _: web.Request, args: dict[str, str], body: Any
+    ) -> tuple[int, Any]:
+        interaction = self.interactions.get(args["token"])
+        if interaction is None or interaction.callback is None:
+            return 404, {"code": 10015, "message": "Unknown Webhook"}
+        interaction.deleted_original = True
+        return 204, None
+
+    def _message(
+        self, channel: int, body: dict[str, Any], *, webhook: bool = False
+    ) -> dict[str, Any]:
+        message = {
+            "id": str(next(self._ids)),
+            "channel_id": str(channel),
+            "type": 0,
+            "author": _user(BOT_USER_ID, bot=True),
+            "content": body.get("content") or "",
+            "embeds": body.get("embeds") or [],
+            "components": body.get("components") or [],
+            "allowed_mentions": body.get("allowed_mentions"),
+            "flags": body.get("flags", 0),
+            "timestamp": _now(),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "pinned": False,
+        }
+        if webhook:
+            message["webhook_id"] = str(APPLICATION_ID)
+        return message
+
+
+# --- payload builders ---------------------------------------------------------------
+
+
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
+    if status == 204 or payload is None:
+        return web.Response(status=204, headers=headers)
+    # Exactly `application/json`: discord.py parses nothing else as JSON.
+    all_headers = {"Content-Type": "application/json", **(headers or {})}
+    return web.Response(status=status, body=json.dumps(payload).encode(), headers=all_headers)
+
+
+def _option(name: str, value: str | int) -> dict[str, Any]:
+    kind = 4 if isinstance(value, int) else 3
+    return {"name": name, "type": kind, "value": value}
+
+
+def _user(user_id: int, *, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": f"user{user_id}" if not bot else "newsbot",
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+        "bot": bot,
+    }
+
+
+def _member(user_id: int, permissions: int) -> dict[str, Any]:
+    return {
+        "user": _user(user_id),
+        "roles": [],
+        "joined_at": "2024-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "pending": False,
+        "nick": None,
+        "avatar": None,
+        "premium_since": None,
+        "communication_disabled_until": None,
+        "permissions": str(permissions),
+    }
+
+
+def _text_channel(channel_id: int, guild_id: int) -> dict[str, Any]:
+    return {
+        "id": str(channel_id),
+        "type": 0,
+        "guild_id": str(guild_id),
+        "name": f"news-{channel_id}",
+        "position": 0,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+        "topic": None,
+        "rate_limit_per_user": 0,
+        "last_message_id": None,
+        "flags": 0,
+    }
+
+
+def _guild(guild: FakeGuild) -> dict[str, Any]:
+    everyone = {
+        "id": str(guild.id),
+        "name": "@everyone",
+        "color": 0,
+        "hoist": False,
+        "position": 0,
+        "permissions": str(MEMBER),
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+    return {
+        "id": str(guild.id),
+        "name": guild.name,
+        "icon": None,
+        "owner_id": "600000999",
+        "preferred_locale": guild.locale,
+        "roles": [everyone],
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "channels": [_text_channel(c, guild.id) for c in guild.channels],
+        "threads": [],
+        "members": [],
+        "voice_states": [],
+        "presences": [],
+        "member_count": 2,
+        "large": False,
+        "unavailable": False,
+        "joined_at": "2024-01-01T00:00:00+00:00",
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "nsfw_level": 0,
+        "premium_tier": 0,
+        "system_channel_flags": 0,
+    }
+
+
+# --- a harness: the real adapter against this fake, with a recording core -----------
+
+
+class RecordingInbox:
+    """A stand-in for the core: records every invocation, answers with canned replies."""
+
+    def __init__(
+        self,
+        categories: tuple[str, ...] = ("IT", "경제", "정치"),
+        replies: dict[str, Reply] | None = None,
+    ) -> None:
+        self.known = list(categories)
+        self.replies = replies or {}
+        self.invocations: list[Invocation] = []
+
+    async def command(self, invocation: Invocation) -> Reply:
+        self.invocations.append(invocation)
+        default = Reply(text=f"did {invocation.command} {invocation.args}".strip())
+        return self.replies.get(invocation.command, default)
+
+    async def chat_added(self, chat: Chat) -> Reply | None:
+        return None
+
+    async def chat_removed(self, chat: Chat) -> None:
+        return None
+
+    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
+        return None
+
+    async def categories(self) -> list[str]:
+        return list(self.known)
+
+
+def settings_for(fake: FakeDiscord, *, guild_id: int | None = None) -> DiscordSettings:
+    return DiscordSettings(
+        token=SecretStr(fake.token),
+        api_url=fake.api_url,
+        gateway_url=fake.gateway_url,
+        guild_id=guild_id,
+    )
+
+
+@asynccontextmanager
+async def running_adapter(
+    fake: FakeDiscord,
+    inbox: RecordingInbox | None = None,
+    *,
+    guild_id: int | None = None,
+    admins: tuple[str, ...] = ("discord:600000001",),
+    **options: Any,
+) -> AsyncIterator[DiscordAdapter]:
+    """The real `DiscordAdapter`, started against `fake`, stopped on exit."""
+    adapter = DiscordAdapter(
+        settings_for(fake, guild_id=guild_id),
+        admins=admins,
+        guild_ready_timeout=0.05,
+        **options,
+    )
+    await adapter.start(inbox or RecordingInbox())
+    try:
+        yield adapter
+    finally:
+        await adapter.stop()
