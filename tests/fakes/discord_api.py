@@ -46,6 +46,8 @@ SEND_MESSAGES = 1 << 11
 MANAGE_CHANNELS = 1 << 4
 MEMBER = VIEW_CHANNEL | SEND_MESSAGES
 MODERATOR = MEMBER | MANAGE_CHANNELS
+#: A "status" for `fail`: close the connection without answering.
+DROP = 0
 
 JsonHandler = Callable[[web.Request, dict[str, str], Any], Awaitable[tuple[int, Any]]]
 
@@ -165,7 +167,11 @@ class FakeDiscord:
         body: Any = None,
         times: int = 1,
     ) -> None:
-        """The next `times` requests `method path` (a regex, fully matched) answer `status`."""
+        """The next `times` requests `method path` (a regex, fully matched) answer `status`.
+
+        The body is Discord's error JSON `{"code", "message"}` unless `body` is given;
+        `status=DROP` closes the connection instead.
+        """
         payload = {"code": code, "message": message} if body is None else body
         self._failures.append(
             Failure(method, re.compile(path), status, payload, headers or {}, times)
@@ -410,6 +416,10 @@ class FakeDiscord:
         self, request: web.Request, path: str, body: Any, auth: str | None
     ) -> web.Response:
         failure = self._take_failure(request.method, path)
+        if failure is not None and failure.status == DROP:
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response(status=500)  # never arrives: the connection is gone
         if failure is not None:
             return _json(failure.status, failure.body, failure.headers)
         for method, pattern, handler, needs_auth in self._routes:
@@ -519,6 +529,9 @@ class FakeDiscord:
             return 400, {"code": 40060, "message": "Interaction has already been acknowledged."}
         interaction.callback = body
         flags = (body.get("data") or {}).get("flags", 0)
+        if body["type"] in (4, 7):
+            # An immediate message (4) or message update (7) is what the user sees.
+            interaction.messages.append(self._message(interaction.channel_id, body["data"]))
         answer = {"id": str(interaction.id), "type": interaction.type}
         answer["response_message_loading"] = body["type"] == 5
         answer["response_message_ephemeral"] = bool(flags & 64)

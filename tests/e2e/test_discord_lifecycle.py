@@ -1,0 +1,137 @@
+"""Starting, stopping, syncing slash commands, and keeping the token out of every log line."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from bot.errors import ConfigError
+from bot.logs import setup_logging
+from bot.models import Alert, Chat
+from handlers.discord_adapter import DiscordAdapter
+from tests.fakes.discord_api import (
+    APPLICATION_ID,
+    MODERATOR,
+    FakeDiscord,
+    RecordingInbox,
+    running_adapter,
+    settings_for,
+)
+
+GLOBAL_COMMANDS = rf"/applications/{APPLICATION_ID}/commands"
+COMMAND_NAMES = {
+    "start",
+    "help",
+    "latest",
+    "category",
+    "categories",
+    "subscribe",
+    "unsubscribe",
+    "subscriptions",
+    "lang",
+    "broadcast",
+    "stats",
+}
+
+
+async def test_start_returns_once_ready_and_stop_is_idempotent() -> None:
+    async with FakeDiscord() as fake:
+        adapter = DiscordAdapter(settings_for(fake), admins=(), guild_ready_timeout=0.05)
+        await adapter.start(RecordingInbox())
+        assert fake.identified == 1
+        await adapter.stop()
+        await adapter.stop()
+
+
+async def test_a_refused_token_is_a_config_error() -> None:
+    async with FakeDiscord() as fake:
+        settings = settings_for(fake).model_copy(update={"token": SecretStr("a.wrong.token")})
+        adapter = DiscordAdapter(settings, admins=())
+        with pytest.raises(ConfigError, match="refused the bot token"):
+            await adapter.start(RecordingInbox())
+        assert fake.identified == 0
+
+
+async def test_commands_are_registered_with_their_exact_names_and_options() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake):
+        commands = {c["name"]: c for c in fake.commands[None]}
+    assert set(commands) == COMMAND_NAMES
+    options = {name: [o["name"] for o in c.get("options", [])] for name, c in commands.items()}
+    assert options["latest"] == ["count"]
+    assert options["category"] == ["name"]
+    assert options["subscribe"] == options["unsubscribe"] == ["category"]
+    assert options["lang"] == ["code"]
+    assert options["broadcast"] == ["text", "category"]
+    lang_choices = commands["lang"]["options"][0]["choices"]
+    assert [c["value"] for c in lang_choices] == ["ko", "en"]
+    assert commands["category"]["options"][0]["autocomplete"] is True
+    assert commands["subscribe"]["options"][0]["autocomplete"] is True
+    manage_channels = str(MODERATOR & (1 << 4))
+    assert commands["subscribe"]["default_member_permissions"] == manage_channels
+    assert commands["unsubscribe"]["default_member_permissions"] == manage_channels
+    assert commands["latest"]["default_member_permissions"] is None
+
+
+async def test_commands_are_synced_only_when_their_definitions_changed() -> None:
+    async with FakeDiscord() as fake:
+        async with running_adapter(fake):
+            pass
+        async with running_adapter(fake):
+            pass
+        fake.commands[None][0]["description"] = "an old description"
+        async with running_adapter(fake):
+            pass
+    assert len(fake.requests_to("GET", GLOBAL_COMMANDS)) == 3
+    assert len(fake.requests_to("PUT", GLOBAL_COMMANDS)) == 2
+
+
+async def test_with_a_guild_configured_commands_go_to_that_guild_only() -> None:
+    async with FakeDiscord() as fake:
+        guild = fake.guilds[0].id
+        async with running_adapter(fake, guild_id=guild):
+            pass
+    assert {c["name"] for c in fake.commands[guild]} == COMMAND_NAMES
+    assert None not in fake.commands
+    assert not fake.requests_to("PUT", GLOBAL_COMMANDS)
+
+
+async def test_a_failed_sync_does_not_stop_the_bot() -> None:
+    async with FakeDiscord() as fake:
+        fake.fail("PUT", GLOBAL_COMMANDS, 403, code=50001)
+        async with running_adapter(fake) as adapter:
+            assert adapter.limits.per_second == 40.0
+        assert fake.identified == 1
+
+
+@pytest.fixture
+def debug_logging(capsys: pytest.CaptureFixture[str]) -> Iterator[None]:
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    for handler in handlers:
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+async def test_the_token_is_in_no_log_line_even_at_debug(
+    debug_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat = Chat(platform="discord", chat_id="700001", kind="channel")
+    alert = Alert("제목", "본문", "https://newsdao.kr/a", ("IT",), True)
+    async with FakeDiscord() as fake:
+        setup_logging([fake.token], level=logging.DEBUG)
+        async with running_adapter(fake) as adapter:
+            await fake.wait_answer(await fake.slash("latest", {"count": 2}))
+            await adapter.send(chat, alert)
+            fake.fail("POST", r"/channels/\d+/messages", 403, code=50013)
+            await adapter.send(chat, alert)
+    logged = capsys.readouterr().err
+    assert "logging in using static token" in logged
+    assert "WebSocket Event" in logged  # discord.py's DEBUG lines were on
+    assert fake.token not in logged
+    assert "[REDACTED]" not in logged  # nothing even needed redacting
