@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import Any
 
 import aiohttp
@@ -26,6 +26,7 @@ from bot.models import (
     Alert,
     Chat,
     ChatGone,
+    Language,
     Outcome,
     Platform,
     Rejected,
@@ -35,7 +36,13 @@ from bot.models import (
     TransientFailure,
 )
 from handlers.base import Inbox, PlatformLimits
-from handlers.discord_commands import Interactions, define_commands, message_parts, sendable
+from handlers.discord_commands import (
+    Interactions,
+    define_commands,
+    message_parts,
+    sendable,
+    sync_commands,
+)
 from handlers.discord_render import ButtonIds, alert_embed
 
 log = logging.getLogger(__name__)
@@ -74,11 +81,12 @@ def point_discord_at(settings: DiscordSettings) -> None:
 
 
 class _Client(discord.Client):
-    """A plain client that hands button presses to newsbot; slash commands go through the tree."""
+    """A plain client whose events go to newsbot; slash commands go through the tree."""
 
     def __init__(
         self,
-        on_press: Callable[[discord.Interaction[Any]], Awaitable[None]],
+        adapter: DiscordAdapter,
+        interactions: Interactions,
         *,
         guild_ready_timeout: float,
         http_trace: aiohttp.TraceConfig,
@@ -88,11 +96,21 @@ class _Client(discord.Client):
             guild_ready_timeout=guild_ready_timeout,
             http_trace=http_trace,
         )
-        self._on_press = on_press
+        self._adapter = adapter
+        self._interactions = interactions
 
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
         if interaction.type is discord.InteractionType.component:
-            await self._on_press(interaction)
+            await self._interactions.press(interaction)
+
+    async def on_guild_join(self, guild: discord.Guild) -> None:
+        await self._adapter.joined(guild)
+
+    async def on_guild_remove(self, guild: discord.Guild) -> None:
+        await self._adapter.left(guild.text_channels)
+
+    async def on_guild_channel_delete(self, channel: discord.abc.GuildChannel) -> None:
+        await self._adapter.left([channel])
 
 
 class DiscordAdapter:
@@ -121,6 +139,7 @@ class DiscordAdapter:
         self._send_timeout = send_timeout
         self._connect_timeout = connect_timeout
         self._ids = ButtonIds()
+        self._inbox: Inbox | None = None
         self._client: _Client | None = None
         self._gateway: asyncio.Task[None] | None = None
         self._global_until = 0.0
@@ -146,9 +165,11 @@ class DiscordAdapter:
         if self._client is not None:
             raise RuntimeError("DiscordAdapter already started")
         point_discord_at(self._settings)
+        self._inbox = inbox
         interactions = Interactions(inbox, self._ids, self._admins)
         client = _Client(
-            interactions.press,
+            self,
+            interactions,
             guild_ready_timeout=self._guild_ready_timeout,
             http_trace=self._trace(),
         )
@@ -158,7 +179,7 @@ class DiscordAdapter:
         self._client = client
         try:
             await self._login(client)
-            await _sync_commands(client, tree, self._settings.guild_id)
+            await sync_commands(client, tree, self._settings.guild_id)
             self._gateway = asyncio.create_task(client.connect(), name="discord-gateway")
             await self._until_ready(client, self._gateway)
         except BaseException:
@@ -195,6 +216,36 @@ class DiscordAdapter:
             await client.close()
         if gateway is not None:
             await asyncio.gather(gateway, return_exceptions=True)
+
+    # --- servers joined and left -------------------------------------------------------
+
+    async def joined(self, guild: discord.Guild) -> None:
+        """Added to a server: the core may welcome it in its system channel."""
+        channel = guild.system_channel
+        if self._inbox is None or channel is None:
+            return
+        if guild.me is not None and not channel.permissions_for(guild.me).send_messages:
+            return
+        language: Language = "ko" if guild.preferred_locale.value.startswith("ko") else "en"
+        chat = Chat("discord", str(channel.id), "channel", language, title=channel.name)
+        try:
+            welcome = await self._inbox.chat_added(chat)
+        except Exception:
+            log.exception("the core failed on joining server %s", guild.id)
+            return
+        if welcome is not None:
+            outcome = await self.reply(chat, welcome)
+            log.info("joined server %s; welcome: %s", guild.id, type(outcome).__name__)
+
+    async def left(self, channels: Sequence[discord.abc.GuildChannel]) -> None:
+        """Removed from a server, or a channel deleted: those chats are gone."""
+        if self._inbox is None:
+            return
+        for channel in channels:
+            try:
+                await self._inbox.chat_removed(Chat("discord", str(channel.id), "channel"))
+            except Exception:
+                log.exception("the core failed on losing channel %s", channel.id)
 
     # --- sending ---------------------------------------------------------------------
 
@@ -281,64 +332,3 @@ def _describe(exc: BaseException | None) -> str:
     if isinstance(exc, discord.HTTPException):
         return f"{type(exc).__name__} {exc.status}/{exc.code}"
     return type(exc).__name__
-
-
-# --- command sync ------------------------------------------------------------------------
-
-
-async def _sync_commands(
-    client: discord.Client, tree: app_commands.CommandTree[Any], guild_id: int | None
-) -> None:
-    """PUT the slash commands only when Discord's copy differs from ours; to one guild if set.
-
-    Re-registering on every start would rewrite them globally for nothing (and
-    global changes take time to reach clients). A failure leaves the old ones.
-    """
-    app_id = client.application_id
-    assert app_id is not None, "application_id is known after login"
-    local = [command.to_dict(tree) for command in tree.get_commands()]
-    http = client.http
-    try:
-        if guild_id is None:
-            remote = await http.get_global_commands(app_id)
-        else:
-            remote = await http.get_guild_commands(app_id, guild_id)
-        if _definitions(remote) == _definitions(local):
-            log.info("slash commands unchanged; not synced")
-            return
-        if guild_id is None:
-            await http.bulk_upsert_global_commands(app_id, payload=local)
-        else:
-            await http.bulk_upsert_guild_commands(app_id, guild_id, payload=local)
-        log.info("synced %d slash commands (%s)", len(local), guild_id or "global")
-    except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
-        log.warning("slash commands not synced, the old ones stay: %s", _describe(exc))
-
-
-def _definitions(commands: Any) -> list[dict[str, Any]]:
-    """What users see of each command, in a form Discord's echo and ours compare equal."""
-    return sorted((_comparable(c) for c in commands), key=lambda c: str(c["name"]))
-
-
-def _comparable(command: Mapping[str, Any]) -> dict[str, Any]:
-    perms = command.get("default_member_permissions")
-    return {
-        "name": command["name"],
-        "description": command.get("description", ""),
-        "type": command.get("type", 1),
-        "default_member_permissions": None if perms is None else str(perms),
-        "options": [_comparable_option(o) for o in command.get("options") or ()],
-    }
-
-
-def _comparable_option(option: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("min_value", "max_value", "min_length", "max_length")
-    return {
-        "name": option["name"],
-        "description": option.get("description", ""),
-        "type": option["type"],
-        "required": bool(option.get("required", False)),
-        "autocomplete": bool(option.get("autocomplete", False)),
-        "choices": [(c["name"], c["value"]) for c in option.get("choices") or ()],
-        **{key: option.get(key) for key in keys},
-    }

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import aiohttp
 import discord
 from discord import app_commands
 
@@ -288,3 +289,64 @@ def _define_admin(tree: app_commands.CommandTree[Any], on: Interactions) -> None
     @tree.command(name="stats", description="통계 (관리자) / Statistics (admins)")
     async def stats(interaction: Interaction) -> None:
         await on.command(interaction, "stats")
+
+
+# --- command sync ------------------------------------------------------------------------
+
+
+async def sync_commands(
+    client: discord.Client, tree: app_commands.CommandTree[Any], guild_id: int | None
+) -> None:
+    """PUT the slash commands only when Discord's copy differs from ours; to one guild if set.
+
+    Re-registering on every start would rewrite them globally for nothing (and
+    global changes take time to reach clients). A failure leaves the old ones.
+    """
+    app_id = client.application_id
+    assert app_id is not None, "application_id is known after login"
+    local = [command.to_dict(tree) for command in tree.get_commands()]
+    http = client.http
+    try:
+        if guild_id is None:
+            remote = await http.get_global_commands(app_id)
+        else:
+            remote = await http.get_guild_commands(app_id, guild_id)
+        if _definitions(remote) == _definitions(local):
+            log.info("slash commands unchanged; not synced")
+            return
+        if guild_id is None:
+            await http.bulk_upsert_global_commands(app_id, payload=local)
+        else:
+            await http.bulk_upsert_guild_commands(app_id, guild_id, payload=local)
+        log.info("synced %d slash commands (%s)", len(local), guild_id or "global")
+    except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
+        log.warning("slash commands not synced, the old ones stay: %s", type(exc).__name__)
+
+
+def _definitions(commands: Any) -> list[dict[str, Any]]:
+    """What users see of each command, in a form Discord's echo and ours compare equal."""
+    return sorted((_comparable(c) for c in commands), key=lambda c: str(c["name"]))
+
+
+def _comparable(command: Mapping[str, Any]) -> dict[str, Any]:
+    perms = command.get("default_member_permissions")
+    return {
+        "name": command["name"],
+        "description": command.get("description", ""),
+        "type": command.get("type", 1),
+        "default_member_permissions": None if perms is None else str(perms),
+        "options": [_comparable_option(o) for o in command.get("options") or ()],
+    }
+
+
+def _comparable_option(option: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("min_value", "max_value", "min_length", "max_length")
+    return {
+        "name": option["name"],
+        "description": option.get("description", ""),
+        "type": option["type"],
+        "required": bool(option.get("required", False)),
+        "autocomplete": bool(option.get("autocomplete", False)),
+        "choices": [(c["name"], c["value"]) for c in option.get("choices") or ()],
+        **{key: option.get(key) for key in keys},
+    }

@@ -11,14 +11,9 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.models import Button, Invocation, LinkItem, Reply
-from tests.fakes.discord_api import (
-    MEMBER,
-    FakeDiscord,
-    RecordingInbox,
-    running_adapter,
-)
-
-EPHEMERAL = 64
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_harness import RecordingInbox, running_adapter
+from tests.fakes.discord_payloads import EPHEMERAL, MEMBER
 
 
 @pytest.mark.parametrize(

@@ -10,16 +10,11 @@ from pydantic import SecretStr
 
 from bot.errors import ConfigError
 from bot.logs import setup_logging
-from bot.models import Alert, Chat
+from bot.models import Alert, Chat, Reply
 from handlers.discord_adapter import DiscordAdapter
-from tests.fakes.discord_api import (
-    APPLICATION_ID,
-    MODERATOR,
-    FakeDiscord,
-    RecordingInbox,
-    running_adapter,
-    settings_for,
-)
+from tests.fakes.discord_api import FakeDiscord
+from tests.fakes.discord_harness import RecordingInbox, running_adapter, settings_for
+from tests.fakes.discord_payloads import APPLICATION_ID, MANAGE_CHANNELS, FakeGuild
 
 GLOBAL_COMMANDS = rf"/applications/{APPLICATION_ID}/commands"
 COMMAND_NAMES = {
@@ -69,7 +64,7 @@ async def test_commands_are_registered_with_their_exact_names_and_options() -> N
     assert [c["value"] for c in lang_choices] == ["ko", "en"]
     assert commands["category"]["options"][0]["autocomplete"] is True
     assert commands["subscribe"]["options"][0]["autocomplete"] is True
-    manage_channels = str(MODERATOR & (1 << 4))
+    manage_channels = str(MANAGE_CHANNELS)
     assert commands["subscribe"]["default_member_permissions"] == manage_channels
     assert commands["unsubscribe"]["default_member_permissions"] == manage_channels
     assert commands["latest"]["default_member_permissions"] is None
@@ -135,3 +130,37 @@ async def test_the_token_is_in_no_log_line_even_at_debug(
     assert "WebSocket Event" in logged  # discord.py's DEBUG lines were on
     assert fake.token not in logged
     assert "[REDACTED]" not in logged  # nothing even needed redacting
+
+
+async def test_the_gateway_heartbeat_is_acknowledged() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake):
+        assert fake.heartbeats >= 1  # discord.py beats once right after HELLO
+
+
+async def test_a_server_that_adds_the_bot_is_welcomed_in_its_system_channel() -> None:
+    inbox = RecordingInbox(welcome=Reply(text="안녕하세요! /subscribe 로 구독하세요."))
+    newcomer = FakeGuild(800_000_000_000_000_009, "새 서버", (710_001, 710_002), "ko", 710_002)
+    async with FakeDiscord() as fake, running_adapter(fake, inbox):
+        await fake.join_guild(newcomer)
+        [welcome] = await fake.wait_messages(710_002, 1)
+    assert welcome["content"] == "안녕하세요! /subscribe 로 구독하세요."
+    assert welcome["allowed_mentions"] == {"parse": []}
+    [chat] = inbox.added
+    assert (chat.chat_id, chat.kind, chat.language) == ("710002", "channel", "ko")
+
+
+async def test_a_server_that_removes_the_bot_loses_every_channel() -> None:
+    inbox = RecordingInbox()
+    async with FakeDiscord() as fake, running_adapter(fake, inbox):
+        guild = fake.guilds[0]
+        await fake.leave_guild(guild)
+        await inbox.wait_until(lambda: len(inbox.removed) == len(guild.channels))
+    assert {chat.chat_id for chat in inbox.removed} == {str(c) for c in guild.channels}
+
+
+async def test_a_deleted_channel_is_removed() -> None:
+    inbox = RecordingInbox()
+    async with FakeDiscord() as fake, running_adapter(fake, inbox):
+        await fake.delete_channel(fake.guilds[0].channels[1])
+        await inbox.wait_until(lambda: bool(inbox.removed))
+    assert [chat.chat_id for chat in inbox.removed] == [str(fake.guilds[0].channels[1])]

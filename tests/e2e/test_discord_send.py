@@ -19,7 +19,8 @@ from bot.models import (
     Sent,
     TransientFailure,
 )
-from tests.fakes.discord_api import DROP, FakeDiscord, running_adapter
+from tests.fakes.discord_api import DROP, FakeDiscord
+from tests.fakes.discord_harness import running_adapter
 
 KST = timezone(timedelta(hours=9))
 CHANNEL = 700_001

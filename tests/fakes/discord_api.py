@@ -5,11 +5,11 @@ REST under `/api/v10` and a websocket gateway on one aiohttp server at
 log in, sync slash commands, post/edit/delete messages, open DMs, answer
 interactions (callback, followups, `@original`), and on the gateway HELLO →
 heartbeats/ACKs → IDENTIFY → READY → one GUILD_CREATE per guild, then whatever
-INTERACTION_CREATE the test pushes.
+the test pushes (INTERACTION_CREATE, servers joined and left, channels deleted).
 
-Every request is recorded (`requests`); errors are injected on demand (`fail`
-and its shorthands). Tests wait for what a user would see with `wait_messages`
-and `wait_answer`, which block on a condition with a bounded timeout.
+Every request is recorded (`requests`); errors are injected on demand (`fail`,
+`rate_limit`). Tests wait for what a user would see with `wait_messages` and
+`wait_answer`, which block on a condition with a bounded timeout.
 
 Wire facts discord.py depends on: JSON bodies must carry `Content-Type:
 application/json` exactly; a 429 counts as a rate limit only with a `Via` header
@@ -23,33 +23,28 @@ import asyncio
 import itertools
 import json
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import WSMsgType, web
-from pydantic import SecretStr
 
-from bot.config import DiscordSettings
-from bot.models import Chat, Invocation, Reply
-from handlers.discord_adapter import DiscordAdapter
+from tests.fakes import discord_payloads as payloads
+from tests.fakes.discord_payloads import (
+    APPLICATION_ID,
+    BOT_USER_ID,
+    EPHEMERAL,
+    MODERATOR,
+    FakeGuild,
+)
 
 TOKEN = "fake.discord.token-Zm9vYmFyYmF6"
-APPLICATION_ID = 900_000_000_000_000_001
-BOT_USER_ID = 900_000_000_000_000_002
-
-#: Permission bits tests hand to members.
-VIEW_CHANNEL = 1 << 10
-SEND_MESSAGES = 1 << 11
-MANAGE_CHANNELS = 1 << 4
-MEMBER = VIEW_CHANNEL | SEND_MESSAGES
-MODERATOR = MEMBER | MANAGE_CHANNELS
 #: A "status" for `fail`: close the connection without answering.
 DROP = 0
+USER_ID = 600_000_001
 
-JsonHandler = Callable[[web.Request, dict[str, str], Any], Awaitable[tuple[int, Any]]]
+Answer = tuple[int, Any]
+Handler = Callable[[dict[str, str], Any], Answer]
 
 
 @dataclass(frozen=True)
@@ -75,14 +70,6 @@ class Failure:
     times: int
 
 
-@dataclass(frozen=True)
-class FakeGuild:
-    id: int
-    name: str
-    channels: tuple[int, ...]
-    locale: str = "ko"
-
-
 @dataclass
 class FakeInteraction:
     """An interaction the test pushed; the fake fills in how the bot answered."""
@@ -96,10 +83,6 @@ class FakeInteraction:
     #: Followups and `@original` edits, in order.
     messages: list[dict[str, Any]] = field(default_factory=list)
     deleted_original: bool = False
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 class FakeDiscord:
@@ -117,6 +100,7 @@ class FakeDiscord:
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.interactions: dict[str, FakeInteraction] = {}
         self.identified = 0
+        self.heartbeats = 0
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._changed = asyncio.Condition()
@@ -253,7 +237,7 @@ class FakeDiscord:
         pattern = re.compile(path)
         return [r for r in self.requests if r.method == method and pattern.fullmatch(r.path)]
 
-    # --- interactions the test pushes -------------------------------------------
+    # --- what users and servers do ----------------------------------------------
 
     async def slash(
         self,
@@ -262,88 +246,78 @@ class FakeDiscord:
         *,
         channel_id: int | None = None,
         dm: bool = False,
-        user_id: int = 600_000_001,
+        user_id: int = USER_ID,
         permissions: int = MODERATOR,
         locale: str = "ko",
     ) -> FakeInteraction:
-        """A user runs `/name` with `options`, in a guild channel or (dm=True) a DM."""
+        """A user runs `/name` with `options`, in a guild channel or (dm=True) a DM.
+
+        In a guild, `permissions` are the member's in that channel.
+        """
         data = {"id": self._command_id(name), "name": name, "type": 1}
-        data["options"] = [_option(k, v) for k, v in (options or {}).items()]
-        return await self._interact(2, data, channel_id, dm, user_id, permissions, locale)
+        data["options"] = [payloads.option(k, v) for k, v in (options or {}).items()]
+        where = _Where(channel_id, dm, user_id, permissions, locale)
+        return await self._interact(2, data, where)
 
     async def autocomplete(
-        self,
-        name: str,
-        focused: str,
-        value: str,
-        *,
-        channel_id: int | None = None,
-        dm: bool = False,
-        user_id: int = 600_000_001,
-        permissions: int = MODERATOR,
+        self, name: str, focused: str, value: str, *, dm: bool = False
     ) -> FakeInteraction:
         """A user types `value` into option `focused` of `/name`."""
         option = {"name": focused, "type": 3, "value": value, "focused": True}
         data = {"id": self._command_id(name), "name": name, "type": 1, "options": [option]}
-        return await self._interact(4, data, channel_id, dm, user_id, permissions, "ko")
+        return await self._interact(4, data, _Where(None, dm))
 
     async def press(
-        self,
-        custom_id: str,
-        message: dict[str, Any],
-        *,
-        dm: bool = False,
-        user_id: int = 600_000_001,
-        permissions: int = MODERATOR,
+        self, custom_id: str, message: dict[str, Any], *, user_id: int = USER_ID
     ) -> FakeInteraction:
-        """A user presses the button `custom_id` under `message` (a bot message)."""
+        """A user presses the button `custom_id` under `message` (a bot message in a guild)."""
         data = {"custom_id": custom_id, "component_type": 2}
-        channel_id = int(message["channel_id"])
-        return await self._interact(
-            3, data, channel_id, dm, user_id, permissions, "ko", message=message
-        )
+        where = _Where(int(message["channel_id"]), False, user_id)
+        return await self._interact(3, data, where, message=message)
+
+    async def join_guild(self, guild: FakeGuild) -> None:
+        """Someone adds the bot to another server."""
+        self.guilds = (*self.guilds, guild)
+        await self.dispatch("GUILD_CREATE", payloads.guild(guild, joined=True))
+
+    async def leave_guild(self, guild: FakeGuild) -> None:
+        """The bot is kicked from a server (or the server is deleted)."""
+        self.guilds = tuple(g for g in self.guilds if g.id != guild.id)
+        await self.dispatch("GUILD_DELETE", {"id": str(guild.id)})
+
+    async def delete_channel(self, channel_id: int) -> None:
+        guild = next(g for g in self.guilds if channel_id in g.channels)
+        await self.dispatch("CHANNEL_DELETE", payloads.text_channel(channel_id, guild.id))
 
     async def _interact(
-        self,
-        kind: int,
-        data: dict[str, Any],
-        channel_id: int | None,
-        dm: bool,
-        user_id: int,
-        permissions: int,
-        locale: str,
-        message: dict[str, Any] | None = None,
+        self, kind: int, data: dict[str, Any], where: _Where, message: dict[str, Any] | None = None
     ) -> FakeInteraction:
         guild = self.guilds[0]
-        channel_id = channel_id or (next(self._ids) if dm else guild.channels[0])
-        interaction = FakeInteraction(
-            next(self._ids), f"itoken-{next(self._ids)}", kind, channel_id
-        )
-        self.interactions[interaction.token] = interaction
+        channel_id = where.channel_id or (next(self._ids) if where.dm else guild.channels[0])
+        interaction_id, token = next(self._ids), f"itoken-{next(self._ids)}"
+        interaction = FakeInteraction(interaction_id, token, kind, channel_id)
+        self.interactions[token] = interaction
         payload: dict[str, Any] = {
-            "id": str(interaction.id),
+            "id": str(interaction_id),
             "application_id": str(APPLICATION_ID),
             "type": kind,
-            "token": interaction.token,
+            "token": token,
             "version": 1,
             "attachment_size_limit": 8 * 1024 * 1024,
             "data": data,
-            "locale": locale,
+            "locale": where.locale,
             "app_permissions": str(MODERATOR),
             "entitlements": [],
         }
         if message is not None:
             payload["message"] = message
-        if dm:
-            payload["channel"] = {"id": str(channel_id), "type": 1, "recipients": [_user(user_id)]}
-            payload["user"] = _user(user_id)
-            payload["context"] = 1
+        if where.dm:
+            payload["channel"] = payloads.dm_channel(channel_id, where.user_id)
+            payload.update(user=payloads.user(where.user_id), context=1)
         else:
-            payload["guild_id"] = str(guild.id)
-            payload["guild_locale"] = guild.locale
-            payload["channel"] = _text_channel(channel_id, guild.id)
-            payload["member"] = _member(user_id, permissions)
-            payload["context"] = 0
+            payload["channel"] = payloads.text_channel(channel_id, guild.id)
+            payload.update(guild_id=str(guild.id), guild_locale=guild.locale, context=0)
+            payload["member"] = payloads.member(where.user_id, where.permissions)
         await self.dispatch("INTERACTION_CREATE", payload)
         return interaction
 
@@ -376,18 +350,21 @@ class FakeDiscord:
     async def _gateway_op(self, socket: web.WebSocketResponse, frame: dict[str, Any]) -> None:
         op = frame.get("op")
         if op == 1:
+            self.heartbeats += 1
             await socket.send_str(json.dumps({"op": 11}))
+        elif op in (2, 6) and frame["d"].get("token") != self.token:
+            await socket.close(code=4004, message=b"Authentication failed.")
         elif op == 2:
-            if frame["d"].get("token") != self.token:
-                await socket.close(code=4004, message=b"Authentication failed.")
-                return
             await self._identified(socket)
+        elif op == 6:
+            self._sockets.append(socket)
+            await self.dispatch("RESUMED", {})
 
     async def _identified(self, socket: web.WebSocketResponse) -> None:
         self.identified += 1
         ready = {
             "v": 10,
-            "user": _user(BOT_USER_ID, bot=True),
+            "user": payloads.user(BOT_USER_ID, bot=True),
             "guilds": [{"id": str(g.id), "unavailable": True} for g in self.guilds],
             "session_id": f"session-{self.identified}",
             "resume_gateway_url": self.gateway_url,
@@ -397,7 +374,7 @@ class FakeDiscord:
         self._sockets.append(socket)
         await self.dispatch("READY", ready)
         for guild in self.guilds:
-            await self.dispatch("GUILD_CREATE", _guild(guild))
+            await self.dispatch("GUILD_CREATE", payloads.guild(guild))
         await self._notify()
 
     # --- REST --------------------------------------------------------------------
@@ -427,89 +404,58 @@ class FakeDiscord:
             if method == request.method and match:
                 if needs_auth and auth != f"Bot {self.token}":
                     return _json(401, {"code": 0, "message": "401: Unauthorized"})
-                status, payload = await handler(request, match.groupdict(), body)
+                status, payload = handler(match.groupdict(), body)
                 return _json(status, payload)
         return _json(404, {"code": 0, "message": f"404: Not Found ({request.method} {path})"})
 
-    def _route_table(self) -> list[tuple[str, re.Pattern[str], JsonHandler, bool]]:
-        app = r"/applications/(?P<app>\d+)"
-        hook = r"/webhooks/(?P<app>\d+)/(?P<token>[^/]+)"
-        table: list[tuple[str, str, JsonHandler, bool]] = [
-            ("GET", "/users/@me", self._me, True),
-            ("GET", "/oauth2/applications/@me", self._application, True),
-            ("GET", app + "/commands", self._get_commands, True),
-            ("PUT", app + "/commands", self._put_commands, True),
-            ("GET", app + r"/guilds/(?P<guild>\d+)/commands", self._get_commands, True),
-            ("PUT", app + r"/guilds/(?P<guild>\d+)/commands", self._put_commands, True),
+    def _route_table(self) -> list[tuple[str, re.Pattern[str], Handler, bool]]:
+        """(method, path, handler, needs the bot token); webhooks use the interaction's."""
+        commands = r"/applications/\d+(?:/guilds/(?P<guild>\d+))?/commands"
+        message = r"/channels/(?P<channel>\d+)/messages/(?P<id>\d+)"
+        hook = r"/webhooks/\d+/(?P<token>[^/]+)"
+        table: list[tuple[str, str, Handler, bool]] = [
+            ("GET", "/users/@me", lambda _, __: (200, payloads.user(BOT_USER_ID, bot=True)), True),
+            ("GET", "/oauth2/applications/@me", lambda _, __: (200, _application()), True),
+            ("GET", commands, self._get_commands, True),
+            ("PUT", commands, self._put_commands, True),
             ("POST", r"/channels/(?P<channel>\d+)/messages", self._post_message, True),
-            ("PATCH", r"/channels/(?P<channel>\d+)/messages/(?P<id>\d+)", self._edit, True),
-            ("DELETE", r"/channels/(?P<channel>\d+)/messages/(?P<id>\d+)", self._delete, True),
+            ("PATCH", message, self._edit, True),
+            ("DELETE", message, self._delete, True),
             ("POST", "/users/@me/channels", self._open_dm, True),
             ("POST", r"/interactions/(?P<id>\d+)/(?P<token>[^/]+)/callback", self._callback, False),
             ("POST", hook, self._followup, False),
-            ("PATCH", hook + "/messages/@original", self._edit_original, False),
+            ("PATCH", hook + "/messages/@original", self._followup, False),
             ("DELETE", hook + "/messages/@original", self._delete_original, False),
         ]
         return [(m, re.compile(p), h, a) for m, p, h, a in table]
 
-    async def _me(self, request: web.Request, _: dict[str, str], body: Any) -> tuple[int, Any]:
-        return 200, _user(BOT_USER_ID, bot=True)
+    def _get_commands(self, args: dict[str, str], _: Any) -> Answer:
+        return 200, self.commands.get(_scope(args), [])
 
-    async def _application(self, *_: Any) -> tuple[int, Any]:
-        return 200, {
-            "id": str(APPLICATION_ID),
-            "name": "newsbot",
-            "description": "",
-            "icon": None,
-            "bot_public": True,
-            "bot_require_code_grant": False,
-            "owner": _user(600_000_999),
-            "verify_key": "00",
-            "flags": 0,
-        }
-
-    async def _get_commands(
-        self, _: web.Request, args: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
-        scope = int(args["guild"]) if args.get("guild") else None
-        return 200, self.commands.get(scope, [])
-
-    async def _put_commands(
-        self, _: web.Request, args: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
-        scope = int(args["guild"]) if args.get("guild") else None
-        stored = [self._stored_command(command, scope) for command in body]
+    def _put_commands(self, args: dict[str, str], body: Any) -> Answer:
+        scope = _scope(args)
+        stored = [
+            payloads.stored_command(command, next(self._ids), next(self._ids), scope)
+            for command in body
+        ]
         self.commands[scope] = stored
         return 200, stored
 
-    def _stored_command(self, command: dict[str, Any], guild: int | None) -> dict[str, Any]:
-        # What Discord echoes back: ids and versions added, permissions as a string.
-        stored = {**command, "id": str(next(self._ids)), "application_id": str(APPLICATION_ID)}
-        stored["version"] = str(next(self._ids))
-        stored.setdefault("type", 1)
-        perms = command.get("default_member_permissions")
-        stored["default_member_permissions"] = None if perms is None else str(perms)
-        if guild is not None:
-            stored["guild_id"] = str(guild)
-        return stored
-
-    async def _post_message(
-        self, _: web.Request, args: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
+    def _post_message(self, args: dict[str, str], body: Any) -> Answer:
         channel = int(args["channel"])
-        message = self._message(channel, body)
+        message = payloads.message(next(self._ids), channel, body)
         self.messages.setdefault(channel, []).append(message)
         return 200, message
 
-    async def _edit(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+    def _edit(self, args: dict[str, str], body: Any) -> Answer:
         for message in self.messages.get(int(args["channel"]), []):
             if message["id"] == args["id"]:
                 message.update(body)
-                message["edited_timestamp"] = _now()
+                message["edited_timestamp"] = payloads.now()
                 return 200, message
         return 404, {"code": 10008, "message": "Unknown Message"}
 
-    async def _delete(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+    def _delete(self, args: dict[str, str], _: Any) -> Answer:
         messages = self.messages.get(int(args["channel"]), [])
         kept = [m for m in messages if m["id"] != args["id"]]
         if len(kept) == len(messages):
@@ -517,81 +463,72 @@ class FakeDiscord:
         self.messages[int(args["channel"])] = kept
         return 204, None
 
-    async def _open_dm(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
-        user = int(body["recipient_id"])
-        return 200, {"id": str(user + 1), "type": 1, "recipients": [_user(user)]}
+    def _open_dm(self, _: dict[str, str], body: Any) -> Answer:
+        user_id = int(body["recipient_id"])
+        return 200, payloads.dm_channel(user_id + 1, user_id)
 
-    async def _callback(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+    def _callback(self, args: dict[str, str], body: Any) -> Answer:
         interaction = self.interactions.get(args["token"])
         if interaction is None or str(interaction.id) != args["id"]:
             return 404, {"code": 10062, "message": "Unknown interaction"}
         if interaction.callback is not None:
             return 400, {"code": 40060, "message": "Interaction has already been acknowledged."}
         interaction.callback = body
-        flags = (body.get("data") or {}).get("flags", 0)
+        data = body.get("data") or {}
         if body["type"] in (4, 7):
             # An immediate message (4) or message update (7) is what the user sees.
-            interaction.messages.append(self._message(interaction.channel_id, body["data"]))
+            channel = interaction.channel_id
+            interaction.messages.append(payloads.message(next(self._ids), channel, data))
         answer = {"id": str(interaction.id), "type": interaction.type}
         answer["response_message_loading"] = body["type"] == 5
-        answer["response_message_ephemeral"] = bool(flags & 64)
+        answer["response_message_ephemeral"] = bool(data.get("flags", 0) & EPHEMERAL)
         return 200, {"interaction": answer}
 
-    async def _followup(self, _: web.Request, args: dict[str, str], body: Any) -> tuple[int, Any]:
+    def _followup(self, args: dict[str, str], body: Any) -> Answer:
+        """A followup (POST) or an edit of the original answer (PATCH): what the user sees."""
         interaction = self.interactions.get(args["token"])
         if interaction is None or interaction.callback is None:
             return 404, {"code": 10015, "message": "Unknown Webhook"}
-        message = self._message(interaction.channel_id, body, webhook=True)
+        channel = interaction.channel_id
+        message = payloads.message(next(self._ids), channel, body, webhook=True)
         interaction.messages.append(message)
         return 200, message
 
-    async def _edit_original(
-        self, _: web.Request, args: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
-        interaction = self.interactions.get(args["token"])
-        if interaction is None or interaction.callback is None:
-            return 404, {"code": 10015, "message": "Unknown Webhook"}
-        message = self._message(interaction.channel_id, body, webhook=True)
-        interaction.messages.append(message)
-        return 200, message
-
-    async def _delete_original(
-        self, _: web.Request, args: dict[str, str], body: Any
-    ) -> tuple[int, Any]:
+    def _delete_original(self, args: dict[str, str], _: Any) -> Answer:
         interaction = self.interactions.get(args["token"])
         if interaction is None or interaction.callback is None:
             return 404, {"code": 10015, "message": "Unknown Webhook"}
         interaction.deleted_original = True
         return 204, None
 
-    def _message(
-        self, channel: int, body: dict[str, Any], *, webhook: bool = False
-    ) -> dict[str, Any]:
-        message = {
-            "id": str(next(self._ids)),
-            "channel_id": str(channel),
-            "type": 0,
-            "author": _user(BOT_USER_ID, bot=True),
-            "content": body.get("content") or "",
-            "embeds": body.get("embeds") or [],
-            "components": body.get("components") or [],
-            "allowed_mentions": body.get("allowed_mentions"),
-            "flags": body.get("flags", 0),
-            "timestamp": _now(),
-            "edited_timestamp": None,
-            "tts": False,
-            "mention_everyone": False,
-            "mentions": [],
-            "mention_roles": [],
-            "attachments": [],
-            "pinned": False,
-        }
-        if webhook:
-            message["webhook_id"] = str(APPLICATION_ID)
-        return message
+
+@dataclass(frozen=True)
+class _Where:
+    """Where an interaction happens and who does it."""
+
+    channel_id: int | None
+    dm: bool
+    user_id: int = USER_ID
+    permissions: int = MODERATOR
+    locale: str = "ko"
 
 
-# --- payload builders ---------------------------------------------------------------
+def _scope(args: dict[str, str]) -> int | None:
+    return int(args["guild"]) if args.get("guild") else None
+
+
+def _application() -> dict[str, Any]:
+    return {
+        "id": str(APPLICATION_ID),
+        "name": "newsbot",
+        "description": "",
+        "icon": None,
+        "bot_public": True,
+        "bot_require_code_grant": False,
+        "owner": payloads.user(payloads.OWNER_ID),
+        "verify_key": "00",
+        "flags": 0,
+    }
 
 
 def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> web.Response:
@@ -600,159 +537,3 @@ def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> w
     # Exactly `application/json`: discord.py parses nothing else as JSON.
     all_headers = {"Content-Type": "application/json", **(headers or {})}
     return web.Response(status=status, body=json.dumps(payload).encode(), headers=all_headers)
-
-
-def _option(name: str, value: str | int) -> dict[str, Any]:
-    kind = 4 if isinstance(value, int) else 3
-    return {"name": name, "type": kind, "value": value}
-
-
-def _user(user_id: int, *, bot: bool = False) -> dict[str, Any]:
-    return {
-        "id": str(user_id),
-        "username": f"user{user_id}" if not bot else "newsbot",
-        "discriminator": "0",
-        "global_name": None,
-        "avatar": None,
-        "bot": bot,
-    }
-
-
-def _member(user_id: int, permissions: int) -> dict[str, Any]:
-    return {
-        "user": _user(user_id),
-        "roles": [],
-        "joined_at": "2024-01-01T00:00:00+00:00",
-        "deaf": False,
-        "mute": False,
-        "flags": 0,
-        "pending": False,
-        "nick": None,
-        "avatar": None,
-        "premium_since": None,
-        "communication_disabled_until": None,
-        "permissions": str(permissions),
-    }
-
-
-def _text_channel(channel_id: int, guild_id: int) -> dict[str, Any]:
-    return {
-        "id": str(channel_id),
-        "type": 0,
-        "guild_id": str(guild_id),
-        "name": f"news-{channel_id}",
-        "position": 0,
-        "permission_overwrites": [],
-        "nsfw": False,
-        "parent_id": None,
-        "topic": None,
-        "rate_limit_per_user": 0,
-        "last_message_id": None,
-        "flags": 0,
-    }
-
-
-def _guild(guild: FakeGuild) -> dict[str, Any]:
-    everyone = {
-        "id": str(guild.id),
-        "name": "@everyone",
-        "color": 0,
-        "hoist": False,
-        "position": 0,
-        "permissions": str(MEMBER),
-        "managed": False,
-        "mentionable": False,
-        "flags": 0,
-    }
-    return {
-        "id": str(guild.id),
-        "name": guild.name,
-        "icon": None,
-        "owner_id": "600000999",
-        "preferred_locale": guild.locale,
-        "roles": [everyone],
-        "emojis": [],
-        "stickers": [],
-        "features": [],
-        "channels": [_text_channel(c, guild.id) for c in guild.channels],
-        "threads": [],
-        "members": [],
-        "voice_states": [],
-        "presences": [],
-        "member_count": 2,
-        "large": False,
-        "unavailable": False,
-        "joined_at": "2024-01-01T00:00:00+00:00",
-        "verification_level": 0,
-        "default_message_notifications": 0,
-        "explicit_content_filter": 0,
-        "mfa_level": 0,
-        "nsfw_level": 0,
-        "premium_tier": 0,
-        "system_channel_flags": 0,
-    }
-
-
-# --- a harness: the real adapter against this fake, with a recording core -----------
-
-
-class RecordingInbox:
-    """A stand-in for the core: records every invocation, answers with canned replies."""
-
-    def __init__(
-        self,
-        categories: tuple[str, ...] = ("IT", "경제", "정치"),
-        replies: dict[str, Reply] | None = None,
-    ) -> None:
-        self.known = list(categories)
-        self.replies = replies or {}
-        self.invocations: list[Invocation] = []
-
-    async def command(self, invocation: Invocation) -> Reply:
-        self.invocations.append(invocation)
-        default = Reply(text=f"did {invocation.command} {invocation.args}".strip())
-        return self.replies.get(invocation.command, default)
-
-    async def chat_added(self, chat: Chat) -> Reply | None:
-        return None
-
-    async def chat_removed(self, chat: Chat) -> None:
-        return None
-
-    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
-        return None
-
-    async def categories(self) -> list[str]:
-        return list(self.known)
-
-
-def settings_for(fake: FakeDiscord, *, guild_id: int | None = None) -> DiscordSettings:
-    return DiscordSettings(
-        token=SecretStr(fake.token),
-        api_url=fake.api_url,
-        gateway_url=fake.gateway_url,
-        guild_id=guild_id,
-    )
-
-
-@asynccontextmanager
-async def running_adapter(
-    fake: FakeDiscord,
-    inbox: RecordingInbox | None = None,
-    *,
-    guild_id: int | None = None,
-    admins: tuple[str, ...] = ("discord:600000001",),
-    **options: Any,
-) -> AsyncIterator[DiscordAdapter]:
-    """The real `DiscordAdapter`, started against `fake`, stopped on exit."""
-    adapter = DiscordAdapter(
-        settings_for(fake, guild_id=guild_id),
-        admins=admins,
-        guild_ready_timeout=0.05,
-        **options,
-    )
-    await adapter.start(inbox or RecordingInbox())
-    try:
-        yield adapter
-    finally:
-        await adapter.stop()
