@@ -187,9 +187,7 @@ def find_config(explicit: Path | None, environ: Mapping[str, str]) -> Path:
     return local if local.is_file() else EXAMPLE_CONFIG
 
 
-def load_settings(
-    path: Path | None = None, environ: Mapping[str, str] | None = None
-) -> Settings:
+def load_settings(path: Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read, merge and validate the settings; raises `ConfigError` with one line."""
     environ = os.environ if environ is None else environ
     config_file = find_config(path, environ)

@@ -56,4 +56,5 @@ def setup_logging(
     root.setLevel(level)
     # httpx logs every request URL at INFO; keep it quieter than our own lines.
     logging.getLogger("httpx").setLevel(max(level, logging.WARNING))
+    logging.getLogger("alembic").setLevel(max(level, logging.WARNING))
     return handler

@@ -105,6 +105,24 @@ class Alert:
 
 
 @dataclass(frozen=True, slots=True)
+class PlatformLimits:
+    """A platform's limits, as data on its adapter: the formatter and the rate limiter read them."""
+
+    #: Longest message text the platform accepts, in characters.
+    text_length: int
+    #: Messages per second for the whole bot.
+    per_second: float
+    #: Messages per second to one private chat.
+    per_chat_per_second: float
+    #: Messages per minute to one group or channel.
+    per_group_per_minute: float
+    #: Longest headline shown (a Discord embed title is 256).
+    headline_length: int = 200
+    #: Longest excerpt shown.
+    excerpt_length: int = 300
+
+
+@dataclass(frozen=True, slots=True)
 class Chat:
     """A chat on one platform that can receive alerts."""
 

@@ -1,29 +1,12 @@
-"""The adapter seam: what the core needs from a platform, and what a platform may ask of the core."""
+"""The adapter seam: what the core needs from a platform, and what a platform may ask of it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Protocol
 
-from bot.models import Alert, Chat, Invocation, Outcome, Platform, Reply
+from bot.models import Alert, Chat, Invocation, Outcome, Platform, PlatformLimits, Reply
 
-
-@dataclass(frozen=True, slots=True)
-class PlatformLimits:
-    """A platform's limits, as data: the formatter and the rate limiter read them."""
-
-    #: Longest message text the platform accepts, in characters.
-    text_length: int
-    #: Messages per second for the whole bot.
-    per_second: float
-    #: Messages per second to one private chat.
-    per_chat_per_second: float
-    #: Messages per minute to one group or channel.
-    per_group_per_minute: float
-    #: Longest headline shown (a Discord embed title is 256).
-    headline_length: int = 200
-    #: Longest excerpt shown.
-    excerpt_length: int = 300
+__all__ = ["Adapter", "Inbox", "PlatformLimits"]
 
 
 class Inbox(Protocol):

@@ -1,0 +1,118 @@
+"""The composition root: builds everything from `Settings` and runs it in one TaskGroup.
+
+Nothing else in newsbot constructs adapters, sources or the store; no module
+does work at import time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from contextlib import AsyncExitStack
+from typing import TextIO
+
+import aiohttp
+
+from bot.config import Settings
+from bot.delivery import Dispatcher
+from bot.models import ALL
+from bot.sources import build_source
+from bot.watcher import Watcher
+from handlers.base import Adapter
+from handlers.commands import Commands, CommandsConfig
+from handlers.console import ConsoleAdapter
+from storage import Store, open_store
+from storage.migrate import upgrade
+
+log = logging.getLogger(__name__)
+
+
+def secrets_of(settings: Settings) -> list[str]:
+    """Every secret in the settings, for the log redactor."""
+    found = [settings.telegram.token, settings.discord.token, settings.api.token]
+    found.append(settings.telegram.webhook_secret)
+    return [s.get_secret_value() for s in found if s is not None]
+
+
+def build_adapters(settings: Settings, *, out: TextIO, interactive: bool) -> list[Adapter]:
+    """One adapter per platform with a token; the console when there is none."""
+    adapters: list[Adapter] = []
+    if not adapters:
+        adapters.append(
+            ConsoleAdapter(language=settings.language, out=out, interactive=interactive)
+        )
+    return adapters
+
+
+async def prepare_console(store: Store, adapters: Sequence[Adapter]) -> None:
+    """A new console chat starts subscribed to `all`, so a newcomer sees alerts at once."""
+    for adapter in adapters:
+        if not isinstance(adapter, ConsoleAdapter):
+            continue
+        if await store.find_chat("console", adapter.chat.chat_id) is None:
+            chat = await store.ensure_chat(adapter.chat)
+            await store.subscribe(chat, [ALL])
+
+
+class App:
+    """newsbot, assembled. `run` returns the process's exit status."""
+
+    def __init__(
+        self, settings: Settings, *, out: TextIO | None = None, interactive: bool = True
+    ) -> None:
+        self.settings = settings
+        self._out = out or sys.stdout
+        self._interactive = interactive
+        self.stop = asyncio.Event()
+
+    async def run(self, *, once: bool = False) -> int:
+        settings = self.settings
+        async with AsyncExitStack() as stack:
+            store = await stack.enter_async_context(open_store(settings.database_url))
+            await upgrade(store.engine)
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+            adapters = build_adapters(
+                settings, out=self._out, interactive=not once and self._interactive
+            )
+            owner = f"{socket.gethostname()}:{os.getpid()}"
+            dispatcher = Dispatcher(store, adapters, settings.delivery, owner=owner)
+            commands = Commands(
+                store, CommandsConfig(admins=frozenset(settings.admins)), on_planned=dispatcher.wake
+            )
+            watcher = Watcher(
+                [build_source(s, session) for s in settings.sources],
+                store,
+                on_planned=dispatcher.wake,
+            )
+            await prepare_console(store, adapters)
+            for adapter in adapters:
+                await adapter.start(commands)
+                stack.push_async_callback(adapter.stop)
+            log.info(
+                "newsbot running: %d sources, platforms: %s",
+                len(settings.sources),
+                ", ".join(a.platform for a in adapters),
+            )
+            if once:
+                await watcher.run_once()
+                await dispatcher.drain()
+                return 0
+            self._handle_signals()
+            async with asyncio.TaskGroup() as group:
+                group.create_task(watcher.run(self.stop))
+                group.create_task(dispatcher.run(self.stop))
+        return 0
+
+    def _handle_signals(self) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._request_stop, sig)
+
+    def _request_stop(self, sig: signal.Signals) -> None:
+        log.info("%s: finishing what is in flight, then stopping", sig.name)
+        self.stop.set()

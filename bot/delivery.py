@@ -1,0 +1,293 @@
+"""The dispatcher: claim due outbox rows, send each through its platform, record the outcome.
+
+Guarantees (DESIGN.md): a row is sent at most once per claim, under a lease; a
+crash between send and record can repeat only the rows in flight; a 429 is
+honoured, never a reason to drop; a chat that is gone is deactivated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from bot.config import DeliverySettings
+from bot.formatter import alert_for_broadcast, alert_for_post
+from bot.models import (
+    Alert,
+    Chat,
+    ChatGone,
+    ChatMoved,
+    Delivery,
+    DeliveryState,
+    Outcome,
+    Platform,
+    PlatformLimits,
+    Rejected,
+    RetryAfter,
+    Sent,
+    TransientFailure,
+)
+from bot.ratelimit import PlatformLimiter
+from storage import DeliveryResult, Store
+
+log = logging.getLogger(__name__)
+
+#: Longest wait between retries of a failing send.
+MAX_BACKOFF = timedelta(minutes=10)
+#: How often an idle dispatcher looks for rows other processes planned.
+IDLE_POLL = timedelta(seconds=1)
+
+
+class Sender(Protocol):
+    """What the dispatcher needs of an adapter (`handlers.base.Adapter` fits)."""
+
+    @property
+    def platform(self) -> Platform: ...
+
+    @property
+    def limits(self) -> PlatformLimits: ...
+
+    async def send(self, chat: Chat, alert: Alert) -> Outcome: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What to record for one send, plus what it says about the chat."""
+
+    result: DeliveryResult
+    gone: bool = False
+    moved_to: str | None = None
+
+
+def backoff(attempts: int, rng: random.Random) -> timedelta:
+    """Exponential, with jitter so that failed rows do not retry in lockstep."""
+    base = min(2.0**attempts, MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=base * rng.uniform(0.5, 1.0))
+
+
+def judge(
+    delivery: Delivery,
+    outcome: Outcome,
+    *,
+    now: datetime,
+    settings: DeliverySettings,
+    rng: random.Random,
+) -> Verdict:
+    """Turn an adapter's outcome into the row's next state. Pure."""
+    row = delivery.id
+    match outcome:
+        case Sent(message_id):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, message_id=message_id))
+        case RetryAfter(seconds):
+            later = now + timedelta(seconds=seconds)
+            result = DeliveryResult(
+                row,
+                DeliveryState.PENDING,
+                error="rate limited",
+                next_attempt_at=later,
+                counts_as_attempt=False,
+            )
+            return Verdict(result)
+        case ChatMoved(new_chat_id):
+            result = DeliveryResult(
+                row, DeliveryState.PENDING, next_attempt_at=now, counts_as_attempt=False
+            )
+            return Verdict(result, moved_to=new_chat_id)
+        case ChatGone(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.FAILED, error=reason), gone=True)
+        case Rejected(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.FAILED, error=reason))
+        case TransientFailure(reason):
+            age = now - delivery.created_at
+            if age > timedelta(hours=settings.give_up_after_hours):
+                return Verdict(
+                    DeliveryResult(row, DeliveryState.FAILED, error=f"gave up: {reason}")
+                )
+            later = now + backoff(delivery.attempts, rng)
+            return Verdict(
+                DeliveryResult(row, DeliveryState.PENDING, error=reason, next_attempt_at=later)
+            )
+    raise AssertionError(f"unknown outcome {outcome!r}")
+
+
+def stale_reason(delivery: Delivery, now: datetime, settings: DeliverySettings) -> str | None:
+    """Why an alert is too old to be worth sending now, or None."""
+    post = delivery.post
+    if post is None or post.published_at is None:
+        return None
+    hours = settings.stale_breaking_after_hours if post.breaking else settings.stale_after_hours
+    if now - post.published_at > timedelta(hours=hours):
+        return f"stale: published more than {hours:g} h ago"
+    return None
+
+
+def alert_for(delivery: Delivery, limits: PlatformLimits) -> Alert:
+    if delivery.post is not None:
+        return alert_for_post(delivery.post, limits)
+    assert delivery.broadcast is not None
+    return alert_for_broadcast(delivery.broadcast, limits)
+
+
+class Dispatcher:
+    """Sends what the outbox holds for the platforms this process serves."""
+
+    def __init__(
+        self,
+        store: Store,
+        senders: Sequence[Sender],
+        settings: DeliverySettings,
+        *,
+        owner: str,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self._store = store
+        self._senders: Mapping[str, Sender] = {s.platform: s for s in senders}
+        self._limiters = {s.platform: PlatformLimiter(s.limits) for s in senders}
+        self._settings = settings
+        self._owner = owner
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self._wake = asyncio.Event()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+
+    def wake(self) -> None:
+        """New rows were planned: look at once instead of at the next poll."""
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; the round in flight always finishes and is recorded."""
+        while not stop.is_set():
+            if await self.round():
+                continue
+            await self._idle(stop)
+
+    async def drain(self, horizon: timedelta = timedelta(seconds=60)) -> int:
+        """Deliver everything due, waiting for retries due within `horizon`; returns rows sent."""
+        sent = 0
+        while True:
+            sent += await self.round()
+            due = await self._store.next_due_at(list(self._senders))
+            if due is None or due - self._clock() > horizon:
+                return sent
+            if due > self._clock():
+                await asyncio.sleep((due - self._clock()).total_seconds())
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        due = await self._store.next_due_at(list(self._senders))
+        wait = IDLE_POLL
+        if due is not None:
+            wait = max(timedelta(0), min(wait, due - self._clock()))
+        self._wake.clear()
+        waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=wait.total_seconds(), return_when="FIRST_COMPLETED")
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+
+    async def round(self) -> int:
+        """Claim one batch, send it, record it; returns the number of rows handled."""
+        claimed = await self._store.claim(
+            list(self._senders),
+            limit=self._settings.batch_size,
+            lease=timedelta(seconds=self._settings.lease_seconds),
+            owner=self._owner,
+        )
+        if not claimed:
+            return 0
+        verdicts = await asyncio.gather(*self._plan_round(claimed))
+        await self._record(verdicts, claimed)
+        return len(claimed)
+
+    def _plan_round(self, claimed: Sequence[Delivery]) -> list[asyncio.Future[Verdict]]:
+        """A future per row: deferred at once if its chat must wait, else sent."""
+        now = self._clock()
+        busy: set[tuple[str, str]] = set()
+        futures: list[asyncio.Future[Verdict]] = []
+        for delivery in claimed:
+            chat = delivery.chat
+            limiter = self._limiters[chat.platform]
+            early = self._settle_early(delivery, now)
+            if early is None and (
+                (chat.platform, chat.chat_id) in busy or limiter.chat_delay(chat)
+            ):
+                wait = max(limiter.chat_delay(chat), limiter.chat_gap(chat))
+                later = now + timedelta(seconds=wait)
+                early = Verdict(
+                    DeliveryResult(
+                        delivery.id,
+                        DeliveryState.PENDING,
+                        next_attempt_at=later,
+                        counts_as_attempt=False,
+                    )
+                )
+            if early is not None:
+                futures.append(_done(early))
+                continue
+            busy.add((chat.platform, chat.chat_id))
+            futures.append(asyncio.ensure_future(self._send(delivery)))
+        return futures
+
+    def _settle_early(self, delivery: Delivery, now: datetime) -> Verdict | None:
+        if not delivery.chat.active:
+            return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error="chat inactive"))
+        reason = stale_reason(delivery, now, self._settings)
+        if reason is not None:
+            return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error=reason))
+        return None
+
+    async def _send(self, delivery: Delivery) -> Verdict:
+        sender = self._senders[delivery.chat.platform]
+        limiter = self._limiters[delivery.chat.platform]
+        async with self._slots:
+            await limiter.acquire(delivery.chat)
+            outcome = await _guarded_send(sender, delivery)
+        if isinstance(outcome, RetryAfter):
+            if outcome.everywhere:
+                limiter.pause_all(outcome.seconds)
+            else:
+                limiter.pause_chat(delivery.chat, outcome.seconds)
+        verdict = judge(
+            delivery, outcome, now=self._clock(), settings=self._settings, rng=self._rng
+        )
+        if not isinstance(outcome, Sent):
+            log.info(
+                "delivery %s to %s:%s: %s",
+                delivery.id,
+                delivery.chat.platform,
+                delivery.chat.chat_id,
+                verdict.result.error or "moved",
+            )
+        return verdict
+
+    async def _record(self, verdicts: Sequence[Verdict], claimed: Sequence[Delivery]) -> None:
+        chats = {d.id: d.chat for d in claimed}
+        for verdict in verdicts:
+            if verdict.moved_to is not None:
+                await self._store.move_chat(chats[verdict.result.id], verdict.moved_to)
+        await self._store.settle([v.result for v in verdicts])
+        gone = {chats[v.result.id].id for v in verdicts if v.gone}
+        await self._store.chats_gone([g for g in gone if g is not None], "chat gone")
+        for limiter in self._limiters.values():
+            limiter.forget_idle()
+
+
+async def _guarded_send(sender: Sender, delivery: Delivery) -> Outcome:
+    """An adapter's bug must not stop delivery to everyone else: it becomes a retry."""
+    try:
+        return await sender.send(delivery.chat, alert_for(delivery, sender.limits))
+    except Exception as exc:
+        log.exception("%s adapter failed on delivery %s", sender.platform, delivery.id)
+        return TransientFailure(f"adapter error: {type(exc).__name__}")
+
+
+def _done(verdict: Verdict) -> asyncio.Future[Verdict]:
+    future: asyncio.Future[Verdict] = asyncio.get_running_loop().create_future()
+    future.set_result(verdict)
+    return future

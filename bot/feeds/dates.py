@@ -1,0 +1,235 @@
+"""Dates as feeds really write them.
+
+`parse_date` tries three compiled patterns, cheapest and commonest first (ISO 8601,
+RFC 822, then the Korean forms), and returns a naive datetime when the text names no
+offset, so the caller can apply the source's own time zone.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+
+#: Named zones seen in real feeds; offsets in hours. Ambiguous names (IST) are left out.
+_ZONES = {
+    "z": 0.0,
+    "ut": 0.0,
+    "utc": 0.0,
+    "gmt": 0.0,
+    "kst": 9.0,
+    "jst": 9.0,
+    "hkt": 8.0,
+    "sgt": 8.0,
+    "est": -5.0,
+    "edt": -4.0,
+    "cst": -6.0,
+    "cdt": -5.0,
+    "mst": -7.0,
+    "mdt": -6.0,
+    "pst": -8.0,
+    "pdt": -7.0,
+    "cet": 1.0,
+    "cest": 2.0,
+    "bst": 1.0,
+    "aest": 10.0,
+}
+
+_ZONE = r"(?P<zone>[+-]\d{2}(?::?\d{2})?|[a-z]{1,5})"
+
+_ISO = re.compile(
+    r"\s*(?P<y>\d{4})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
+    r"(?:(?:t|\s+)(?P<h>\d{1,2}):?(?P<mi>\d{2})(?::?(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?"
+    r"\s*" + _ZONE + r"?\s*",
+    re.IGNORECASE,
+)
+
+_RFC822 = re.compile(
+    r"\s*(?:[a-z]{2,9}\.?,?\s*)?"  # day name, any case, comma optional
+    r"(?P<d>\d{1,2})[\s-]+(?P<mon>[a-z]{3,9})\.?,?[\s-]+(?P<y>\d{2,4})"
+    r"(?:,?\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2})(?:\.\d+)?)?)?"
+    r"\s*" + _ZONE + r"?\s*",
+    re.IGNORECASE,
+)
+
+#: asctime and "Nov 29, 2026 14:03" (US order).
+_MONTH_FIRST = re.compile(
+    r"\s*(?:[a-z]{2,9},?\s+)?(?P<mon>[a-z]{3,9})\.?\s+(?P<d>\d{1,2}),?"
+    r"(?:\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?"
+    r"\s+(?P<y>\d{4})?"
+    r"(?:\s+(?P<h2>\d{1,2}):(?P<mi2>\d{2})(?::(?P<s2>\d{2}))?)?"
+    r"\s*" + _ZONE + r"?\s*",
+    re.IGNORECASE,
+)
+
+_KOREAN = re.compile(
+    r"\s*(?P<y>\d{4})\s*[년./-]\s*(?P<mo>\d{1,2})\s*[월./-]\s*(?P<d>\d{1,2})\s*[일.]?"
+    r"\s*(?:\(\s*\w+\s*\)|[월화수목금토일]요일)?\s*"
+    r"(?:(?P<ampm>오전|오후|am|pm|a\.m\.|p\.m\.)\s*)?"
+    r"(?:(?P<h>\d{1,2})\s*(?::|시)\s*(?:(?P<mi>\d{1,2})\s*분?)?"
+    r"(?:\s*:?\s*(?P<s>\d{1,2})\s*초?)?)?"
+    r"\s*(?P<ampm2>오전|오후|am|pm)?"
+    r"\s*(?:" + _ZONE + r")?\s*",
+    re.IGNORECASE,
+)
+
+
+def parse_date(text: str) -> datetime | None:
+    """Parse a feed date; naive when the text carries no offset; None if unreadable."""
+    if not text or len(text) > 100:
+        return None
+    fast = _fast(text)
+    if fast is not None:
+        return fast
+    for parse in (_iso, _rfc822, _month_first, _korean):
+        try:
+            found = parse(text)
+        except (ValueError, OverflowError):
+            continue
+        if found is not None:
+            return found
+    return None
+
+
+def _fast(text: str) -> datetime | None:
+    """The two spellings most feeds use, without a regex: canonical ISO and RFC 822."""
+    if text[4:5] == "-" and text[10:11] == "T":
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            return None
+    parts = text.split()
+    if len(parts) != 6 or parts[0][-1:] != "," or parts[4].count(":") != 2:
+        return None
+    day, month_name, year, clock, zone_name = parts[1:]
+    month = _MONTHS.get(month_name.lower())
+    zone = _zone(zone_name)
+    if month is None or zone is None or len(year) != 4:
+        return None
+    hour, minute, second = clock.split(":")
+    try:
+        return datetime(
+            int(year), month, int(day), int(hour), int(minute), int(second), tzinfo=zone
+        )
+    except ValueError:
+        return None
+
+
+def _iso(text: str) -> datetime | None:
+    m = _ISO.fullmatch(text)
+    if m is None:
+        return None
+    micro = int((m["f"] or "0")[:6].ljust(6, "0"))
+    return _build(m["y"], m["mo"], m["d"], m["h"], m["mi"], m["s"], m["zone"], micro)
+
+
+def _rfc822(text: str) -> datetime | None:
+    m = _RFC822.fullmatch(text)
+    if m is None:
+        return None
+    month = _MONTHS.get(m["mon"].lower())
+    if month is None:
+        return None
+    return _build(_year(m["y"]), month, m["d"], m["h"], m["mi"], m["s"], m["zone"])
+
+
+def _month_first(text: str) -> datetime | None:
+    m = _MONTH_FIRST.fullmatch(text)
+    if m is None or m["y"] is None:
+        return None
+    month = _MONTHS.get(m["mon"].lower())
+    if month is None:
+        return None
+    hour, minute, second = (m["h"], m["mi"], m["s"]) if m["h"] else (m["h2"], m["mi2"], m["s2"])
+    return _build(m["y"], month, m["d"], hour, minute, second, m["zone"])
+
+
+def _korean(text: str) -> datetime | None:
+    m = _KOREAN.fullmatch(text)
+    if m is None:
+        return None
+    hour = int(m["h"] or 0)
+    ampm = (m["ampm"] or m["ampm2"] or "").lower()
+    if ampm in ("오후", "pm", "p.m.") and hour < 12:
+        hour += 12
+    elif ampm in ("오전", "am", "a.m.") and hour == 12:
+        hour = 0
+    return _build(m["y"], m["mo"], m["d"], hour, m["mi"], m["s"], m["zone"])
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    if len(text) <= 2:
+        # RFC 822 two-digit years: the POSIX pivot.
+        year += 2000 if year < 69 else 1900
+    return year
+
+
+def _build(
+    year: str | int,
+    month: str | int,
+    day: str | int,
+    hour: str | int | None,
+    minute: str | int | None,
+    second: str | int | None,
+    zone: str | None,
+    micro: int = 0,
+) -> datetime | None:
+    tz = _zone(zone) if zone else None
+    if zone and tz is None and not zone.isalpha():
+        return None
+    return datetime(
+        int(year),
+        int(month),
+        int(day),
+        int(hour or 0),
+        int(minute or 0),
+        int(second or 0),
+        micro,
+        tzinfo=tz,
+    )
+
+
+def _zone(zone: str) -> timezone | None:
+    """The offset a zone names; None for a name we do not know (read as no offset)."""
+    known = _ZONE_CACHE.get(zone)
+    if known is None and len(_ZONE_CACHE) < 512:
+        known = _ZONE_CACHE[zone] = _new_zone(zone)
+    return known or _new_zone(zone)
+
+
+#: Feeds repeat one zone hundreds of times; building a timezone each time shows.
+_ZONE_CACHE: dict[str, timezone | None] = {}
+
+
+def _new_zone(zone: str) -> timezone | None:
+    first = zone[0]
+    if first in "+-":
+        digits = zone[1:].replace(":", "")
+        minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
+        if minutes >= 24 * 60:
+            return None
+        return timezone(timedelta(minutes=-minutes if first == "-" else minutes))
+    hours = _ZONES.get(zone.lower())
+    return None if hours is None else timezone(timedelta(hours=hours))

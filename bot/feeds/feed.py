@@ -1,0 +1,67 @@
+"""`parse_feed`: any feed body to a ParsedFeed, or one ParseError line saying why not."""
+
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from bot.errors import ParseError
+from bot.feeds.atom import read_atom
+from bot.feeds.encoding import declared_encoding, decode
+from bot.feeds.jsonfeed import read_json
+from bot.feeds.rss import read_rss
+from bot.feeds.xmlsafe import parse_utf8_xml, parse_xml
+from bot.feeds.xmltree import local_name
+from bot.models import ParsedFeed
+
+_JSON_TYPES = ("application/feed+json", "application/json")
+_XML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*<")
+_BLANK = " \t\r\n\ufeff\x00"
+
+
+def parse_feed(
+    body: bytes, *, content_type: str | None = None, url: str | None = None
+) -> ParsedFeed:
+    """Read RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.0/1.1 from `body`.
+
+    `content_type` is the HTTP header (its charset is one piece of encoding evidence);
+    `url` is the feed's address, the base for relative links where the feed sets no
+    xml:base. Raises ParseError with a one-line reason when no feed can be read.
+    """
+    if _maybe_utf8_xml(body, content_type):
+        root = parse_utf8_xml(body, url)
+        if root is not None:
+            return _read(root, url)
+    text = decode(body, content_type)
+    head = text[:4096].lstrip(_BLANK)
+    if not head and not text.strip(_BLANK):
+        raise ParseError("empty body")
+    first = head[:1]
+    if first in ("{", "[") or (_is_json_type(content_type) and first != "<"):
+        return read_json(text, url)
+    if first != "<":
+        raise ParseError(f"not a feed: starts with {head[:20]!r}")
+    return _read(parse_xml(text, url), url)
+
+
+def _read(root: etree._Element, url: str | None) -> ParsedFeed:
+    name = local_name(root.tag)
+    if name in ("rss", "RDF", "rdf"):
+        return read_rss(root, url)
+    if name == "feed":
+        return read_atom(root, url)
+    if name.lower() == "html":
+        raise ParseError("not a feed: looks like an HTML page")
+    raise ParseError(f"not a feed: the root element is <{name}>")
+
+
+def _maybe_utf8_xml(body: bytes, content_type: str | None) -> bool:
+    """True when the body starts like XML and claims no encoding other than UTF-8."""
+    if not _XML_START.match(body) or b"\x00" in body[:4]:
+        return False
+    return declared_encoding(body, content_type) in (None, "utf-8")
+
+
+def _is_json_type(content_type: str | None) -> bool:
+    return content_type is not None and content_type.split(";")[0].strip().lower() in _JSON_TYPES

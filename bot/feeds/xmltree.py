@@ -1,0 +1,155 @@
+"""Small helpers the RSS and Atom readers share: tag keys, element text, links.
+
+Elements are dispatched on a short key ("title", "dc:date", "media:thumbnail")
+computed once per distinct tag and cached, so reading an item costs one dict lookup
+per child instead of a namespace comparison.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from html import escape
+from urllib.parse import urljoin
+
+from lxml import etree
+
+ATOM10 = "http://www.w3.org/2005/Atom"
+ATOM03 = "http://purl.org/atom/ns#"
+RSS10 = "http://purl.org/rss/1.0/"
+RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+XHTML = "http://www.w3.org/1999/xhtml"
+
+#: Namespaces we read, by the prefix their keys carry. Misspellings seen in the wild
+#: (the media namespace without its trailing slash) are listed too.
+PREFIXES = {
+    "http://purl.org/dc/elements/1.1/": "dc:",
+    "http://purl.org/dc/terms/": "dcterms:",
+    "http://purl.org/rss/1.0/modules/content/": "content:",
+    "http://search.yahoo.com/mrss/": "media:",
+    "http://search.yahoo.com/mrss": "media:",
+    "http://www.itunes.com/dtds/podcast-1.0.dtd": "itunes:",
+    RDF: "rdf:",
+    XHTML: "xhtml:",
+    ATOM10: "atom:",
+    ATOM03: "atom:",
+}
+
+_NS_DECL = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
+_PREFIXED_TAG = re.compile(r"<(/?)[A-Za-z_][\w.-]*:")
+
+#: Image sources, best first.
+IMAGE_RANKS = {"media:thumbnail": 0, "media:content": 1, "enclosure": 2, "itunes:image": 3}
+
+
+class TagKeys:
+    """Maps lxml tags to keys; `core` namespaces map to bare local names."""
+
+    def __init__(self, core: Iterable[str]) -> None:
+        self._prefixes = dict(PREFIXES)
+        for namespace in core:
+            self._prefixes[namespace] = ""
+        self._cache: dict[str, str] = {}
+
+    def __call__(self, tag: object) -> str:
+        """The key for `tag`; "" for comments, entities and unknown namespaces."""
+        if not isinstance(tag, str):
+            return ""
+        key = self._cache.get(tag)
+        if key is None:
+            key = self._cache[tag] = self._key(tag)
+        return key
+
+    def _key(self, tag: str) -> str:
+        if tag[0] != "{":
+            # No namespace, or a prefix the feed forgot to declare (recovered as-is).
+            return tag
+        namespace, _, local = tag[1:].partition("}")
+        prefix = self._prefixes.get(namespace)
+        return "" if prefix is None else prefix + local
+
+
+def local_name(tag: object) -> str:
+    """The tag without its namespace; "" for comments and entities."""
+    if not isinstance(tag, str):
+        return ""
+    return tag.rpartition("}")[2]
+
+
+def text(element: etree._Element) -> str | None:
+    """The element's stripped text, None when empty."""
+    value = element.text
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def inner(element: etree._Element) -> str | None:
+    """Text plus any child markup, as the source wrote it (HTML left unescaped in a title)."""
+    if len(element) == 0:
+        return text(element)
+    parts = [escape(element.text or "", quote=False)]
+    parts.extend(_serialize(child) for child in element)
+    value = "".join(parts).strip()
+    return value or None
+
+
+def xhtml(element: etree._Element) -> str | None:
+    """Flatten an Atom type="xhtml" construct: the wrapping div's content as markup."""
+    children = list(element)
+    if len(children) == 1 and local_name(children[0].tag) == "div" and not text(element):
+        element = children[0]
+    if len(element) == 0:
+        value = escape(element.text or "", quote=False).strip()
+        return value or None
+    return inner(element)
+
+
+def _serialize(child: etree._Element) -> str:
+    markup = etree.tostring(child, encoding="unicode", with_tail=True)
+    if "xmlns" in markup:
+        markup = _PREFIXED_TAG.sub(r"<\1", _NS_DECL.sub("", markup))
+    return markup
+
+
+def resolve(element: etree._Element, href: str | None, fallback: str | None) -> str | None:
+    """`href` made absolute on the element's xml:base / document URL, else on `fallback`."""
+    if not href:
+        return None
+    href = href.strip()
+    if href.startswith(("http://", "https://")):
+        return href
+    base = element.base or fallback
+    if not base or not href:
+        return href or None
+    try:
+        return urljoin(base, href)
+    except ValueError:
+        return href
+
+
+def image_of(element: etree._Element, key: str) -> str | None:
+    """The image URL an RSS/Atom media element points to, None if it is not an image."""
+    if key == "media:thumbnail":
+        return element.get("url")
+    if key == "media:content":
+        kind = element.get("type") or ""
+        medium = element.get("medium") or ""
+        if medium == "image" or kind.startswith("image/"):
+            return element.get("url")
+        return None
+    if key == "enclosure":
+        return element.get("url") if (element.get("type") or "").startswith("image/") else None
+    if key == "itunes:image":
+        return element.get("href")
+    return None
+
+
+def add_unique(items: list[str], value: str | None) -> None:
+    """Append a stripped, non-empty value once."""
+    if value:
+        value = value.strip()
+        if value and value not in items:
+            items.append(value)

@@ -1,0 +1,188 @@
+"""Entry → Post: the one place that decides what a source's item means.
+
+Pure: the same entry, source rules and clock give the same Post. Anything an
+entry cannot be trusted for (no usable link, no title) makes it skipped, with the
+reason, rather than shown wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+import lxml.etree
+import lxml.html
+
+from bot.models import Entry, Post
+from bot.text import first_paragraphs, html_to_text, single_line, strip_boilerplate, truncate
+
+#: How much of the story the Post keeps; the formatter cuts it to each platform's limit.
+STORED_EXCERPT = 1000
+SEOUL = ZoneInfo("Asia/Seoul")
+#: Titles and categories that mark a post as breaking news.
+TITLE_MARKERS = ("[속보]", "속보", "[breaking]", "breaking")
+CATEGORY_MARKERS = frozenset({"속보", "breaking"})
+IMAGE_MARKERS = ("속보", "breaking")
+#: Query parameters that identify a campaign, not a page.
+_TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src)$", re.I)
+_IMG = re.compile(r"<img\b[^>]*>", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class SourceRules:
+    """What the normalizer needs to know about the source an entry came from."""
+
+    name: str
+    #: Base for relative links: the feed's URL or the site's.
+    base_url: str | None = None
+    timezone: tzinfo = SEOUL
+    #: Categories for entries that carry none.
+    categories: tuple[str, ...] = ()
+    #: Every post of this source is breaking news.
+    breaking: bool = False
+
+
+class Skipped(Exception):
+    """This entry cannot become a Post; the message says why, in one line."""
+
+
+def normalize(entry: Entry, rules: SourceRules, *, now: datetime, seen_at: datetime | None) -> Post:
+    """The Post for `entry`, or `Skipped` with the reason.
+
+    `now` clamps dates more than a day ahead; `seen_at` stands in for a missing
+    date (None leaves `published_at` None, as `newsbot check` wants).
+    """
+    link = absolute_link(entry.link or _link_like(entry.guid), rules.base_url)
+    if link is None:
+        raise Skipped(f"no usable http(s) link (guid {entry.guid!r})")
+    title = single_line(entry.title or "")
+    excerpt = _excerpt(entry)
+    if not title:
+        title = truncate(excerpt.split("\n", 1)[0], 120)
+    if not title:
+        raise Skipped(f"no title ({link})")
+    categories = unique_categories(entry.categories) or unique_categories(rules.categories)
+    image = absolute_link(entry.image, rules.base_url)
+    return Post(
+        source=rules.name,
+        guid=(entry.guid or "").strip() or canonical_link(link),
+        link=link,
+        title=title,
+        excerpt=excerpt,
+        categories=categories,
+        published_at=_published(entry, rules.timezone, now=now, seen_at=seen_at),
+        image=image,
+        breaking=is_breaking(entry, title, categories, image, source_breaking=rules.breaking),
+        fingerprint=fingerprint(link),
+    )
+
+
+def _link_like(guid: str | None) -> str | None:
+    return guid if guid and guid.startswith(("http://", "https://")) else None
+
+
+def absolute_link(link: str | None, base: str | None) -> str | None:
+    """`link` resolved against `base`; None unless the result is http(s) with a host."""
+    if not link or not link.strip():
+        return None
+    link = link.strip().replace(" ", "%20")
+    resolved = urljoin(base, link) if base else link
+    parts = urlsplit(resolved)
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return resolved
+
+
+def canonical_link(link: str) -> str:
+    """The link as a story's identity: no tracking parameters, fragment, default port."""
+    parts = urlsplit(link)
+    host = (parts.hostname or "").lower()
+    if parts.port and parts.port not in (80, 443):
+        host = f"{host}:{parts.port}"
+    query = [
+        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
+    ]
+    path = parts.path or "/"
+    return urlunsplit((parts.scheme.lower(), host, path, urlencode(query), ""))
+
+
+def fingerprint(link: str) -> str:
+    """A short stable hash of the canonical link."""
+    canonical = canonical_link(link)
+    # http and https, and a trailing slash, are the same story.
+    key = canonical.split("://", 1)[-1].rstrip("/")
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
+
+
+def unique_categories(raw: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Categories as written, trimmed, first spelling kept, case-insensitive duplicates gone."""
+    seen: set[str] = set()
+    result: list[str] = []
+    for item in raw:
+        name = " ".join(single_line(item).lstrip("#").split())[:64]
+        if name and name.casefold() not in seen:
+            seen.add(name.casefold())
+            result.append(name)
+    return tuple(result)
+
+
+def _excerpt(entry: Entry) -> str:
+    for candidate in (entry.summary, entry.content):
+        if candidate and candidate.strip():
+            text = strip_boilerplate(html_to_text(candidate))
+            if text:
+                return truncate(first_paragraphs(text, STORED_EXCERPT), STORED_EXCERPT)
+    return ""
+
+
+def _published(
+    entry: Entry, zone: tzinfo, *, now: datetime, seen_at: datetime | None
+) -> datetime | None:
+    when = entry.published or entry.updated
+    if when is None:
+        return seen_at
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=zone)
+    # A CMS with a wrong clock must not pin a post to the top for days.
+    return min(when, now) if when > now + timedelta(days=1) else when
+
+
+def is_breaking(
+    entry: Entry,
+    title: str,
+    categories: tuple[str, ...],
+    image: str | None,
+    *,
+    source_breaking: bool,
+) -> bool:
+    """Breaking by the source's word, the title's marker, a category, or a banner image."""
+    folded = title.casefold()
+    return (
+        source_breaking
+        or entry.breaking is True
+        or folded.startswith(TITLE_MARKERS)
+        or any(c.casefold() in CATEGORY_MARKERS for c in categories)
+        or _marks_breaking(unquote(image or ""))
+        or _banner_is_breaking(entry.content)
+    )
+
+
+def _marks_breaking(text: str) -> bool:
+    folded = text.casefold()
+    return any(marker in folded for marker in IMAGE_MARKERS)
+
+
+def _banner_is_breaking(content: str | None) -> bool:
+    """True when the body's first image names breaking news in its path or alt text."""
+    match = _IMG.search(content or "")
+    if match is None:
+        return False
+    try:
+        img = lxml.html.fragment_fromstring(match.group())
+    except (lxml.etree.ParserError, ValueError):
+        return _marks_breaking(match.group())
+    return _marks_breaking(unquote(img.get("src", ""))) or _marks_breaking(img.get("alt", ""))

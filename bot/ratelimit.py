@@ -1,0 +1,127 @@
+"""Platform rate limits, enforced before sending: overall, per chat, per group.
+
+Counted as Telegram counts them: no more than N sends in ANY window of W
+seconds, so a burst at the start of a fan-out counts too (a token bucket would
+let 2N through in the first second). The pure part (`SlidingWindow`) takes the
+time as an argument; `PlatformLimiter` adds the waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+
+from bot.models import Chat, PlatformLimits
+
+Clock = Callable[[], float]
+
+
+class SlidingWindow:
+    """At most `limit` events in any `window` seconds."""
+
+    __slots__ = ("_times", "limit", "window")
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit = max(1, limit)
+        self.window = window
+        self._times: deque[float] = deque()
+
+    def ready_at(self, now: float) -> float:
+        """The earliest time ≥ now at which one more event is allowed."""
+        while self._times and self._times[0] <= now - self.window:
+            self._times.popleft()
+        if len(self._times) < self.limit:
+            return now
+        return self._times[-self.limit] + self.window
+
+    def record(self, when: float) -> None:
+        self._times.append(when)
+        if len(self._times) > self.limit:
+            self._times.popleft()
+
+    def idle(self, now: float) -> bool:
+        """True when nothing in the window remembers an event (safe to forget)."""
+        return not self._times or self._times[-1] <= now - self.window
+
+
+class PlatformLimiter:
+    """One platform's budget: shared by every send to that platform in this process.
+
+    A 429 for one chat pauses that chat only; a global 429 pauses this platform
+    only (never another platform's limiter).
+    """
+
+    def __init__(self, limits: PlatformLimits, *, clock: Clock = time.monotonic) -> None:
+        self._clock = clock
+        self._global = _window_for_rate(limits.per_second)
+        self._per_chat = limits.per_chat_per_second
+        self._per_group = limits.per_group_per_minute
+        self._chats: dict[str, SlidingWindow] = {}
+        self._paused_until = 0.0
+        self._chat_paused: dict[str, float] = {}
+        self._lock = asyncio.Lock()
+
+    def _chat_window(self, chat: Chat) -> SlidingWindow:
+        window = self._chats.get(chat.chat_id)
+        if window is None:
+            if chat.kind == "user":
+                window = _window_for_rate(self._per_chat)
+            else:
+                window = SlidingWindow(int(self._per_group), 60.0)
+            self._chats[chat.chat_id] = window
+        return window
+
+    def chat_ready_at(self, chat: Chat) -> float:
+        """When `chat` may get its next message (monotonic clock); now if it may at once."""
+        now = self._clock()
+        paused = max(self._chat_paused.get(chat.chat_id, 0.0), self._paused_until)
+        return max(self._chat_window(chat).ready_at(now), paused, now)
+
+    def chat_gap(self, chat: Chat) -> float:
+        """The shortest spacing between two messages to `chat` that its limit allows."""
+        window = self._chat_window(chat)
+        return window.window / window.limit
+
+    def chat_delay(self, chat: Chat) -> float:
+        """Seconds until `chat` may get its next message."""
+        return max(0.0, self.chat_ready_at(chat) - self._clock())
+
+    async def acquire(self, chat: Chat) -> None:
+        """Wait for the platform's overall budget, then count one send to `chat`.
+
+        Callers check `chat_delay` first: this waits only for the overall budget
+        (and a platform-wide pause), which every chat shares alike.
+        """
+        async with self._lock:
+            while True:
+                now = self._clock()
+                ready = max(self._global.ready_at(now), self._paused_until)
+                if ready <= now:
+                    break
+                await asyncio.sleep(ready - now)
+            now = self._clock()
+            self._global.record(now)
+            self._chat_window(chat).record(now)
+
+    def pause_chat(self, chat: Chat, seconds: float) -> None:
+        self._chat_paused[chat.chat_id] = self._clock() + seconds
+
+    def pause_all(self, seconds: float) -> None:
+        self._paused_until = max(self._paused_until, self._clock() + seconds)
+
+    def forget_idle(self) -> None:
+        """Drop per-chat state that no longer limits anything (keeps memory flat)."""
+        now = self._clock()
+        for key in [k for k, w in self._chats.items() if w.idle(now)]:
+            del self._chats[key]
+        for key in [k for k, until in self._chat_paused.items() if until <= now]:
+            del self._chat_paused[key]
+
+
+def _window_for_rate(per_second: float) -> SlidingWindow:
+    """A window expressing `per_second`: 30/s → 30 per 1 s; 0.5/s → 1 per 2 s."""
+    if per_second >= 1:
+        return SlidingWindow(int(per_second), 1.0)
+    return SlidingWindow(1, 1.0 / per_second)

@@ -1,0 +1,201 @@
+"""The watcher: fetch every source on its own schedule, normalize, store what is new.
+
+Each source runs in its own task, so a slow or failing source never delays
+another. A failure backs off exponentially (with jitter, up to a cap) and the
+backoff resets on the next success.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from bot.errors import SourceError, StoreError
+from bot.models import Post, SourceState
+from bot.normalize import Skipped, SourceRules, normalize
+from bot.sources import FetchResult, Source
+from storage import Store
+
+log = logging.getLogger(__name__)
+
+#: Longest wait before retrying a failing source.
+MAX_BACKOFF = timedelta(hours=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """How one check of one source went."""
+
+    source: str
+    ok: bool
+    new_posts: int = 0
+    planned: int = 0
+    unchanged: bool = False
+    error: str | None = None
+
+
+def rules_for(source: Source, base_url: str | None) -> SourceRules:
+    settings = source.settings
+    return SourceRules(
+        name=settings.name,
+        base_url=base_url or settings.url or settings.site_url,
+        timezone=settings.zone,
+        categories=settings.categories,
+        breaking=settings.breaking,
+    )
+
+
+def next_delay(interval: float, failures: int, rng: random.Random) -> timedelta:
+    """The wait before the next fetch: the interval, or a jittered backoff after failures."""
+    if failures == 0:
+        return timedelta(seconds=interval)
+    backoff = min(interval * 2.0 ** (failures - 1), MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=max(interval, backoff) * rng.uniform(0.75, 1.25))
+
+
+def posts_from(result: FetchResult, rules: SourceRules, now: datetime) -> tuple[list[Post], int]:
+    """The posts of a fetch, and how many entries were skipped as unusable."""
+    found: list[Post] = []
+    skipped = 0
+    for entry in result.entries:
+        try:
+            found.append(normalize(entry, rules, now=now, seen_at=now))
+        except Skipped as exc:
+            skipped += 1
+            log.debug("source %s: skipped an entry: %s", rules.name, exc)
+    return found, skipped
+
+
+class Watcher:
+    """Fetches sources and stores what is new; calls `on_planned` when alerts were planned."""
+
+    def __init__(
+        self,
+        sources: Sequence[Source],
+        store: Store,
+        *,
+        on_planned: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self._sources = list(sources)
+        self._store = store
+        self._on_planned = on_planned
+        self._clock = clock
+        self._rng = rng or random.Random()
+
+    async def run_once(self) -> list[CheckReport]:
+        """Check every source once, concurrently; one report per source."""
+        return list(await asyncio.gather(*(self.check(s) for s in self._sources)))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Check every source on its schedule until `stop` is set."""
+        async with asyncio.TaskGroup() as group:
+            for source in self._sources:
+                group.create_task(self._loop(source, stop))
+
+    async def _loop(self, source: Source, stop: asyncio.Event) -> None:
+        state = await self._store.source_state(source.settings.name)
+        wait = _until(state.next_fetch_at, self._clock())
+        while not await _stopped_within(stop, wait):
+            await self.check(source)
+            state = await self._store.source_state(source.settings.name)
+            wait = _until(state.next_fetch_at, self._clock())
+
+    async def check(self, source: Source) -> CheckReport:
+        """Fetch `source` once, store what is new, and schedule its next fetch."""
+        name = source.settings.name
+        state = await self._store.source_state(name)
+        now = self._clock()
+        try:
+            result = await source.fetch(state)
+        except SourceError as exc:
+            return await self._failed(source, state, now, str(exc))
+        except Exception as exc:
+            # A bug met on one source's input must not stop the others.
+            log.exception("source %s: unexpected error", name)
+            return await self._failed(source, state, now, f"internal error: {type(exc).__name__}")
+        for problem in result.problems:
+            log.warning("source %s: %s", name, problem)
+        return await self._succeeded(source, state, result, now)
+
+    async def _succeeded(
+        self, source: Source, state: SourceState, result: FetchResult, now: datetime
+    ) -> CheckReport:
+        name = source.settings.name
+        found, skipped = posts_from(result, rules_for(source, result.base_url), now)
+        new_state = replace(
+            state,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            content_hash=result.content_hash,
+            failures=0,
+            last_fetch_at=now,
+            last_ok_at=now,
+            last_error=None,
+            next_fetch_at=now + next_delay(source.settings.interval, 0, self._rng),
+        )
+        try:
+            stored = await self._store.ingest(new_state, found, backfill=source.settings.backfill)
+        except StoreError as exc:
+            log.error("source %s: could not store: %s", name, exc)
+            return CheckReport(name, ok=False, error=str(exc))
+        if stored.planned:
+            self._on_planned()
+        if stored.alerted or skipped:
+            log.info(
+                "source %s: %d new, %d alerts planned, %d entries skipped",
+                name,
+                len(stored.alerted),
+                stored.planned,
+                skipped,
+            )
+        return CheckReport(
+            name,
+            ok=True,
+            new_posts=len(stored.alerted),
+            planned=stored.planned,
+            unchanged=result.unchanged,
+        )
+
+    async def _failed(
+        self, source: Source, state: SourceState, now: datetime, error: str
+    ) -> CheckReport:
+        failures = state.failures + 1
+        delay = next_delay(source.settings.interval, failures, self._rng)
+        log.warning(
+            "source %s: %s (failure %d, next try in %ds)",
+            source.settings.name,
+            error,
+            failures,
+            delay.total_seconds(),
+        )
+        new_state = replace(
+            state,
+            failures=failures,
+            last_fetch_at=now,
+            last_error=error,
+            next_fetch_at=now + delay,
+        )
+        try:
+            await self._store.save_source_state(new_state)
+        except StoreError as exc:
+            log.error("source %s: could not record the failure: %s", source.settings.name, exc)
+        return CheckReport(source.settings.name, ok=False, error=error)
+
+
+def _until(when: datetime | None, now: datetime) -> float:
+    return 0.0 if when is None else max(0.0, (when - now).total_seconds())
+
+
+async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds`; True as soon as `stop` is set."""
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+    except TimeoutError:
+        return stop.is_set()
+    return True

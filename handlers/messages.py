@@ -1,0 +1,128 @@
+"""Every text the bot says, in Korean and English. `say(lang, key, **values)` picks one."""
+
+from __future__ import annotations
+
+from typing import Final
+
+_TEXTS: Final[dict[str, tuple[str, str]]] = {
+    # key: (Korean, English)
+    "welcome": (
+        "안녕하세요! newsbot이 뉴스 속보를 이 채팅으로 보내 드립니다.\n"
+        "아래에서 카테고리를 골라 구독하거나 /subscribe 카테고리 를 입력하세요. "
+        "모든 기사: /subscribe all, 속보만: /subscribe breaking",
+        "Hello! newsbot sends breaking news to this chat.\n"
+        "Pick categories below, or type /subscribe CATEGORY. "
+        "Everything: /subscribe all, breaking news only: /subscribe breaking",
+    ),
+    "help": (
+        "명령어:\n"
+        "/latest [n] — 최신 기사 n개 (기본 5, 최대 20)\n"
+        "/category 이름 — 그 카테고리의 최신 기사\n"
+        "/categories — 카테고리 목록과 구독 여부\n"
+        "/subscribe 카테고리… | all | breaking — 구독\n"
+        "/unsubscribe 카테고리… | all — 구독 해지\n"
+        "/subscriptions — 이 채팅의 구독\n"
+        "/lang ko|en — 언어 변경",
+        "Commands:\n"
+        "/latest [n] — the n newest posts (default 5, at most 20)\n"
+        "/category NAME — the newest posts in that category\n"
+        "/categories — every category, and whether you follow it\n"
+        "/subscribe CATEGORY… | all | breaking — subscribe\n"
+        "/unsubscribe CATEGORY… | all — unsubscribe\n"
+        "/subscriptions — this chat's subscriptions\n"
+        "/lang ko|en — change the language",
+    ),
+    "admin_help": (
+        "관리자: /broadcast [#카테고리] 내용, /stats",
+        "Admins: /broadcast [#CATEGORY] TEXT, /stats",
+    ),
+    "unknown_command": ("알 수 없는 명령어입니다: /{command}", "Unknown command: /{command}"),
+    "too_long": (
+        "입력이 너무 깁니다 (최대 {limit}자).",
+        "That is too long (at most {limit} characters).",
+    ),
+    "control_chars": (
+        "입력에 제어 문자가 들어 있습니다.",
+        "That contains control characters.",
+    ),
+    "latest_usage": (
+        "사용법: /latest [1-{max}]",
+        "Usage: /latest [1-{max}]",
+    ),
+    "latest_title": ("최신 기사", "Latest posts"),
+    "category_title": ("{category} 최신 기사", "Latest in {category}"),
+    "no_posts": ("아직 기사가 없습니다.", "No posts yet."),
+    "unknown_category": (
+        "'{category}' 카테고리가 없습니다. 있는 카테고리: {known}",
+        "There is no category '{category}'. Known categories: {known}",
+    ),
+    "no_categories": ("아직 카테고리가 없습니다.", "No categories yet."),
+    "categories_title": (
+        "카테고리 (✅ 구독 중) — 버튼을 눌러 구독/해지:",
+        "Categories (✅ subscribed) — press a button to toggle:",
+    ),
+    "category_line": ("{mark} {name} — 기사 {count}개", "{mark} {name} — {count} posts"),
+    "subscribe_usage": (
+        "사용법: /subscribe 카테고리… (또는 all, breaking). 있는 카테고리: {known}",
+        "Usage: /subscribe CATEGORY… (or all, breaking). Known categories: {known}",
+    ),
+    "unsubscribe_usage": (
+        "사용법: /unsubscribe 카테고리… (또는 all)",
+        "Usage: /unsubscribe CATEGORY… (or all)",
+    ),
+    "subscribed": ("구독했습니다: {names}", "Subscribed to: {names}"),
+    "already_subscribed": ("이미 구독 중입니다: {names}", "Already subscribed to: {names}"),
+    "no_posts_yet": (
+        "아직 기사가 없는 카테고리입니다: {names} (기사가 올라오면 알려 드립니다). "
+        "있는 카테고리: {known}",
+        "No posts in these categories yet: {names} (you will get them when they come). "
+        "Known categories: {known}",
+    ),
+    "unsubscribed": ("구독을 해지했습니다: {names}", "Unsubscribed from: {names}"),
+    "not_subscribed": ("구독하지 않은 카테고리입니다: {names}", "Not subscribed to: {names}"),
+    "subscriptions": ("이 채팅의 구독: {names}", "This chat's subscriptions: {names}"),
+    "no_subscriptions": (
+        "구독이 없습니다. /subscribe 카테고리 로 구독하세요.",
+        "No subscriptions. Use /subscribe CATEGORY to add one.",
+    ),
+    "lang_usage": ("사용법: /lang ko|en", "Usage: /lang ko|en"),
+    "lang_set": ("이제 한국어로 답합니다.", "I will answer in English now."),
+    "need_manage": (
+        "이 채널의 구독을 바꾸려면 채널 관리 권한이 필요합니다.",
+        "You need the Manage Channels permission to change this channel's subscriptions.",
+    ),
+    "admins_only": ("관리자만 쓸 수 있는 명령어입니다.", "Only admins can use that command."),
+    "broadcast_usage": (
+        "사용법: /broadcast [#카테고리] 내용",
+        "Usage: /broadcast [#CATEGORY] TEXT",
+    ),
+    "broadcast_preview": (
+        "방송 #{id} 미리보기 — {count}개 채팅에 보냅니다:\n\n{text}",
+        "Broadcast #{id} preview — goes to {count} chats:\n\n{text}",
+    ),
+    "broadcast_queued": (
+        "방송 #{id}을(를) {count}개 채팅에 보내는 중입니다.",
+        "Broadcast #{id} is going out to {count} chats.",
+    ),
+    "broadcast_cancelled": ("방송 #{id}을(를) 취소했습니다.", "Broadcast #{id} cancelled."),
+    "broadcast_gone": (
+        "방송 #{id}은(는) 이미 보냈거나 취소되었습니다.",
+        "Broadcast #{id} was already sent or cancelled.",
+    ),
+    "send": ("보내기", "Send"),
+    "cancel": ("취소", "Cancel"),
+    "stats": (
+        "채팅: {chats}\n구독: {subscriptions}\n오늘 기사: {posts}\n"
+        "전송 대기/완료/실패: {pending}/{sent}/{failed}\n오류 난 소스: {failing}",
+        "Chats: {chats}\nSubscriptions: {subscriptions}\nPosts today: {posts}\n"
+        "Deliveries pending/sent/failed: {pending}/{sent}/{failed}\nSources failing: {failing}",
+    ),
+    "none": ("없음", "none"),
+}
+
+
+def say(language: str, key: str, **values: object) -> str:
+    """The text for `key` in `language` (Korean unless "en"), filled with `values`."""
+    korean, english = _TEXTS[key]
+    template = english if language == "en" else korean
+    return template.format(**values) if values else template

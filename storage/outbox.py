@@ -1,0 +1,299 @@
+"""Writing posts with their outbox rows, and claiming and settling those rows.
+
+Functions of one open connection (inside the caller's transaction): `Store`
+wraps them. Planning is one set-based INSERT … SELECT per post, so a post for
+100,000 chats costs one statement, not a loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    and_,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import (
+    ALL,
+    BREAKING,
+    PRIORITY_BREAKING,
+    PRIORITY_NORMAL,
+    Delivery,
+    DeliveryState,
+    Post,
+)
+from storage.rows import delivery_from_row, post_values
+from storage.tables import broadcasts, chats, deliveries, post_categories, posts, subscriptions
+
+#: Keys per IN (…) list: well under every database's bound-parameter limit.
+CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryResult:
+    """How one claimed row ended this time."""
+
+    id: int
+    state: DeliveryState
+    message_id: str | None = None
+    error: str | None = None
+    #: For rows going back to `pending`: when to try again.
+    next_attempt_at: datetime | None = None
+    #: False for a wait the platform imposed (429): it is not the row's fault.
+    counts_as_attempt: bool = True
+
+
+async def known_guids(conn: AsyncConnection, source: str, guids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(guids):
+        query = select(posts.c.guid).where(posts.c.source == source, posts.c.guid.in_(part))
+        found.update((await conn.execute(query)).scalars())
+    return found
+
+
+async def known_fingerprints(conn: AsyncConnection, prints: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for part in chunks(prints):
+        query = select(posts.c.fingerprint).where(posts.c.fingerprint.in_(part))
+        found.update((await conn.execute(query)).scalars())
+    return found
+
+
+async def insert_posts(
+    conn: AsyncConnection, new: Sequence[tuple[Post, bool]], seen_at: datetime
+) -> list[int]:
+    """Insert (post, alerted) pairs with their categories; returns their ids in order."""
+    if not new:
+        return []
+    rows = [{**post_values(p), "seen_at": seen_at, "alerted": alerted} for p, alerted in new]
+    result = await conn.execute(
+        insert(posts).returning(posts.c.id, sort_by_parameter_order=True), rows
+    )
+    ids = list(result.scalars())
+    category_rows = [
+        {"post_id": post_id, "key": name.casefold(), "name": name}
+        for post_id, (post, _) in zip(ids, new, strict=True)
+        for name in post.categories
+    ]
+    if category_rows:
+        await conn.execute(insert(post_categories), category_rows)
+    return ids
+
+
+def subscriber_condition(keys: Sequence[str]) -> ColumnElement[bool]:
+    """Active chats with a subscription to any of `keys`."""
+    return and_(
+        chats.c.active,
+        exists().where(subscriptions.c.chat_id == chats.c.id, subscriptions.c.key.in_(keys)),
+    )
+
+
+def post_keys(post: Post) -> list[str]:
+    """The subscription keys that match `post`: its categories, `all`, and `breaking`."""
+    keys = [*(c.casefold() for c in post.categories), ALL]
+    return [*keys, BREAKING] if post.breaking else keys
+
+
+async def plan_post(conn: AsyncConnection, post_id: int, post: Post, now: datetime) -> int:
+    """One outbox row per active subscribed chat, in one INSERT … SELECT; returns the count."""
+    priority = PRIORITY_BREAKING if post.breaking else PRIORITY_NORMAL
+    chosen = select(
+        literal(post_id).label("post_id"),
+        chats.c.id,
+        chats.c.platform,
+        literal(priority).label("priority"),
+        literal(DeliveryState.PENDING.value).label("state"),
+        literal(0).label("attempts"),
+        literal(now, deliveries.c.next_attempt_at.type).label("next_attempt_at"),
+        literal(now, deliveries.c.created_at.type).label("created_at"),
+    ).where(subscriber_condition(post_keys(post)))
+    columns = [
+        "post_id",
+        "chat_id",
+        "platform",
+        "priority",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    result = await conn.execute(insert(deliveries).from_select(columns, chosen))
+    return result.rowcount or 0
+
+
+async def plan_broadcast(
+    conn: AsyncConnection, broadcast_id: int, keys: Sequence[str] | None, now: datetime
+) -> int:
+    """Outbox rows for a broadcast: every active chat, or the subscribers of `keys`."""
+    condition = chats.c.active if keys is None else subscriber_condition(keys)
+    chosen = select(
+        literal(broadcast_id).label("broadcast_id"),
+        chats.c.id,
+        chats.c.platform,
+        literal(0).label("priority"),
+        literal(DeliveryState.PENDING.value).label("state"),
+        literal(0).label("attempts"),
+        literal(now, deliveries.c.next_attempt_at.type).label("next_attempt_at"),
+        literal(now, deliveries.c.created_at.type).label("created_at"),
+    ).where(condition)
+    columns = [
+        "broadcast_id",
+        "chat_id",
+        "platform",
+        "priority",
+        "state",
+        "attempts",
+        "next_attempt_at",
+        "created_at",
+    ]
+    result = await conn.execute(insert(deliveries).from_select(columns, chosen))
+    return result.rowcount or 0
+
+
+def _due(platforms: Sequence[str], now: datetime) -> ColumnElement[bool]:
+    pending = and_(
+        deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
+    )
+    # A row whose lease ran out belongs to a process that died mid-send.
+    orphaned = and_(
+        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.lease_until < now
+    )
+    return and_(deliveries.c.platform.in_(platforms), or_(pending, orphaned))
+
+
+async def claim(
+    conn: AsyncConnection,
+    platforms: Sequence[str],
+    *,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+    owner: str,
+) -> list[int]:
+    """Mark up to `limit` due rows `sending` under our lease; returns their ids.
+
+    Breaking first, then oldest. On PostgreSQL rows locked by another process
+    are skipped, so several processes share one outbox without waiting.
+    """
+    if not platforms:
+        return []
+    due = (
+        select(deliveries.c.id)
+        .where(_due(platforms, now))
+        .order_by(deliveries.c.priority, deliveries.c.next_attempt_at, deliveries.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    claimed = await conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(due.scalar_subquery()))
+        .values(
+            state=DeliveryState.SENDING.value,
+            lease_owner=owner,
+            lease_until=lease_until,
+        )
+        .returning(deliveries.c.id)
+    )
+    return sorted(claimed.scalars())
+
+
+async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Delivery]:
+    """The claimed rows with their chat and their post or broadcast, breaking first."""
+    found: list[Delivery] = []
+    for part in chunks(ids):
+        columns = [*deliveries.c]
+        columns += [c.label(f"c_{c.name}") for c in chats.c]
+        columns += [c.label(f"p_{c.name}") for c in posts.c]
+        columns += [c.label(f"b_{c.name}") for c in broadcasts.c]
+        query = (
+            select(*columns)
+            .join(chats, chats.c.id == deliveries.c.chat_id)
+            .outerjoin(posts, posts.c.id == deliveries.c.post_id)
+            .outerjoin(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
+            .where(deliveries.c.id.in_(part))
+        )
+        found.extend(delivery_from_row(row._mapping) for row in await conn.execute(query))
+    return sorted(found, key=lambda d: (d.priority, d.next_attempt_at, d.id))
+
+
+async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: datetime) -> None:
+    """Record how each claimed row ended, in one executemany."""
+    if not results:
+        return
+    statement = (
+        update(deliveries)
+        .where(deliveries.c.id == bindparam("row_id"))
+        .values(
+            state=bindparam("new_state"),
+            message_id=func.coalesce(bindparam("new_message_id"), deliveries.c.message_id),
+            error=bindparam("new_error"),
+            next_attempt_at=func.coalesce(
+                bindparam("new_next_attempt_at", type_=deliveries.c.next_attempt_at.type),
+                deliveries.c.next_attempt_at,
+            ),
+            attempts=deliveries.c.attempts + bindparam("attempt"),
+            lease_owner=None,
+            lease_until=None,
+            finished_at=bindparam("new_finished_at", type_=deliveries.c.finished_at.type),
+        )
+    )
+    rows = [
+        {
+            "row_id": r.id,
+            "new_state": r.state.value,
+            "new_message_id": r.message_id,
+            "new_error": r.error,
+            "new_next_attempt_at": r.next_attempt_at,
+            "attempt": 1 if r.counts_as_attempt else 0,
+            "new_finished_at": None if r.state == DeliveryState.PENDING else now,
+        }
+        for r in results
+    ]
+    await conn.execute(statement, rows)
+
+
+async def fail_pending_for_chats(
+    conn: AsyncConnection, chat_ids: Sequence[int], reason: str
+) -> None:
+    """A chat that is gone gets nothing more: its queued rows end as failed."""
+    for part in chunks(chat_ids):
+        await conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.chat_id.in_(part),
+                deliveries.c.state == DeliveryState.PENDING.value,
+            )
+            .values(state=DeliveryState.FAILED.value, error=reason)
+        )
+
+
+async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> datetime | None:
+    """When the earliest pending row for `platforms` becomes due (None: nothing pending)."""
+    if not platforms:
+        return None
+    query = select(func.min(deliveries.c.next_attempt_at)).where(
+        deliveries.c.platform.in_(platforms),
+        deliveries.c.state == DeliveryState.PENDING.value,
+    )
+    # min() keeps the column's type, so the value comes back aware.
+    value = (await conn.execute(query)).scalar()
+    return value if isinstance(value, datetime) else None

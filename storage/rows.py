@@ -1,0 +1,117 @@
+"""Rows → records. ORM-free: every query result is turned into a `bot.models` record here."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, cast
+
+from bot.models import (
+    Broadcast,
+    Chat,
+    ChatKind,
+    Delivery,
+    DeliveryState,
+    Language,
+    Platform,
+    Post,
+    SourceState,
+)
+
+
+def post_from_row(row: Mapping[Any, Any], prefix: str = "") -> Post:
+    return Post(
+        id=row[f"{prefix}id"],
+        source=row[f"{prefix}source"],
+        guid=row[f"{prefix}guid"],
+        link=row[f"{prefix}link"],
+        title=row[f"{prefix}title"],
+        excerpt=row[f"{prefix}excerpt"],
+        categories=tuple(json.loads(row[f"{prefix}categories"])),
+        published_at=row[f"{prefix}published_at"],
+        image=row[f"{prefix}image"],
+        breaking=bool(row[f"{prefix}breaking"]),
+        fingerprint=row[f"{prefix}fingerprint"],
+    )
+
+
+def post_values(post: Post) -> dict[str, Any]:
+    return {
+        "source": post.source,
+        "guid": post.guid,
+        "fingerprint": post.fingerprint,
+        "link": post.link,
+        "title": post.title,
+        "excerpt": post.excerpt,
+        "categories": json.dumps(list(post.categories), ensure_ascii=False),
+        "published_at": post.published_at,
+        "image": post.image,
+        "breaking": post.breaking,
+    }
+
+
+def chat_from_row(row: Mapping[Any, Any], prefix: str = "") -> Chat:
+    return Chat(
+        id=row[f"{prefix}id"],
+        platform=cast(Platform, row[f"{prefix}platform"]),
+        chat_id=row[f"{prefix}chat_id"],
+        kind=cast(ChatKind, row[f"{prefix}kind"]),
+        language=cast(Language, row[f"{prefix}language"]),
+        active=bool(row[f"{prefix}active"]),
+        title=row[f"{prefix}title"],
+    )
+
+
+def broadcast_from_row(row: Mapping[Any, Any], prefix: str = "") -> Broadcast:
+    return Broadcast(
+        id=row[f"{prefix}id"],
+        text=row[f"{prefix}text"],
+        category=row[f"{prefix}category"],
+        author=row[f"{prefix}author"],
+        created_at=row[f"{prefix}created_at"],
+    )
+
+
+def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
+    return Delivery(
+        id=row["id"],
+        chat=chat_from_row(row, "c_"),
+        post=post_from_row(row, "p_") if row["p_id"] is not None else None,
+        broadcast=broadcast_from_row(row, "b_") if row["b_id"] is not None else None,
+        priority=row["priority"],
+        state=DeliveryState(row["state"]),
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        created_at=row["created_at"],
+        message_id=row["message_id"],
+        error=row["error"],
+    )
+
+
+def source_from_row(row: Mapping[Any, Any]) -> SourceState:
+    return SourceState(
+        name=row["name"],
+        etag=row["etag"],
+        last_modified=row["last_modified"],
+        content_hash=row["content_hash"],
+        initialized=bool(row["initialized"]),
+        failures=row["failures"],
+        last_fetch_at=row["last_fetch_at"],
+        last_ok_at=row["last_ok_at"],
+        last_error=row["last_error"],
+        next_fetch_at=row["next_fetch_at"],
+    )
+
+
+def source_values(state: SourceState) -> dict[str, Any]:
+    return {
+        "etag": state.etag,
+        "last_modified": state.last_modified,
+        "content_hash": state.content_hash,
+        "initialized": state.initialized,
+        "failures": state.failures,
+        "last_fetch_at": state.last_fetch_at,
+        "last_ok_at": state.last_ok_at,
+        "last_error": state.last_error,
+        "next_fetch_at": state.next_fetch_at,
+    }

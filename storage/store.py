@@ -1,0 +1,439 @@
+"""The `Store`: async methods that take and return `bot.models` records. No SQL outside."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from bot.errors import StoreError
+from bot.models import (
+    ALL,
+    Broadcast,
+    CategoryCount,
+    Chat,
+    Delivery,
+    DeliveryState,
+    Language,
+    Post,
+    SourceState,
+)
+from storage import outbox
+from storage.outbox import DeliveryResult
+from storage.rows import (
+    broadcast_from_row,
+    chat_from_row,
+    post_from_row,
+    source_from_row,
+    source_values,
+)
+from storage.tables import (
+    broadcasts,
+    chats,
+    deliveries,
+    post_categories,
+    posts,
+    sources,
+    subscriptions,
+)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one `Store.ingest` wrote."""
+
+    #: The posts that were new and alerted, with their ids.
+    alerted: tuple[Post, ...]
+    #: New posts recorded without an alert (a first fetch, or a story seen elsewhere).
+    recorded: int
+    #: Outbox rows planned.
+    planned: int
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    chats_by_platform: dict[str, int]
+    subscriptions_by_category: dict[str, int]
+    posts_today: int
+    deliveries_by_state: dict[str, int]
+    sources_failing: int
+
+
+@asynccontextmanager
+async def open_store(url: str, *, clock: Clock = utcnow) -> AsyncIterator[Store]:
+    """A `Store` on `url` (any SQLAlchemy async URL), closed on exit."""
+    engine = create_async_engine(url, **_engine_options(url))
+    try:
+        yield Store(engine, clock=clock)
+    finally:
+        await engine.dispose()
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if url.startswith("sqlite"):
+        # One writer at a time: wait for the lock instead of failing at once.
+        return {"connect_args": {"timeout": 30}}
+    return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+
+
+class Store:
+    """The one way in and out of the database. Raises `StoreError` when it cannot answer."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utcnow) -> None:
+        self.engine = engine
+        self._clock = clock
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncConnection]:
+        try:
+            async with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise StoreError(f"database error: {type(exc).__name__}: {exc.args[0]!s:.200}") from exc
+
+    def _insert(self, table: Any) -> Any:
+        """The dialect's INSERT, which knows ON CONFLICT (both spell it the same way)."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    async def ping(self) -> None:
+        async with self._tx() as conn:
+            await conn.execute(select(1))
+
+    # --- sources -----------------------------------------------------------------
+
+    async def source_state(self, name: str) -> SourceState:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(sources).where(sources.c.name == name))).first()
+        return source_from_row(row._mapping) if row else SourceState(name=name)
+
+    async def source_states(self) -> list[SourceState]:
+        async with self._tx() as conn:
+            rows = await conn.execute(select(sources).order_by(sources.c.name))
+            return [source_from_row(row._mapping) for row in rows]
+
+    async def save_source_state(self, state: SourceState) -> None:
+        async with self._tx() as conn:
+            await self._save_source(conn, state)
+
+    async def _save_source(self, conn: AsyncConnection, state: SourceState) -> None:
+        values = source_values(state)
+        statement = self._insert(sources).values(name=state.name, **values)
+        await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    async def ingest(
+        self, state: SourceState, found: Sequence[Post], *, backfill: int = 0
+    ) -> IngestResult:
+        """Store what is new in `found` and plan its alerts, with `state`, in one transaction.
+
+        New means an unknown (source, guid) whose link's fingerprint is not
+        known either. On the source's first successful fetch only the
+        `backfill` newest new posts are alerted; the rest are recorded.
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            first = not await self._initialized(conn, state.name)
+            fresh = await self._unseen(conn, state.name, found)
+            known = await outbox.known_fingerprints(conn, [p.fingerprint for p in fresh])
+            chosen = _choose_alerts(fresh, known, backfill if first else None)
+            ids = await outbox.insert_posts(conn, chosen, now)
+            alerted: list[Post] = []
+            planned = 0
+            for post_id, (post, alert) in zip(ids, chosen, strict=True):
+                if alert:
+                    planned += await outbox.plan_post(conn, post_id, post, now)
+                    alerted.append(replace(post, id=post_id))
+            await self._save_source(conn, replace(state, initialized=True))
+        return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned)
+
+    async def _initialized(self, conn: AsyncConnection, name: str) -> bool:
+        query = select(sources.c.initialized).where(sources.c.name == name)
+        return bool((await conn.execute(query)).scalar())
+
+    async def _unseen(
+        self, conn: AsyncConnection, source: str, found: Sequence[Post]
+    ) -> list[Post]:
+        unique = list({p.guid: p for p in reversed(found)}.values())[::-1]
+        known = await outbox.known_guids(conn, source, [p.guid for p in unique])
+        return [p for p in unique if p.guid not in known]
+
+    # --- chats and subscriptions -------------------------------------------------------
+
+    async def ensure_chat(self, chat: Chat) -> Chat:
+        """The stored chat for (platform, chat_id), created from `chat` if new."""
+        async with self._tx() as conn:
+            values = {
+                "platform": chat.platform,
+                "chat_id": chat.chat_id,
+                "kind": chat.kind,
+                "language": chat.language,
+                "active": chat.active,
+                "title": chat.title,
+                "created_at": self._clock(),
+            }
+            await conn.execute(self._insert(chats).values(**values).on_conflict_do_nothing())
+            return await self._chat(conn, chat.platform, chat.chat_id)
+
+    async def _chat(self, conn: AsyncConnection, platform: str, chat_id: str) -> Chat:
+        query = select(chats).where(chats.c.platform == platform, chats.c.chat_id == chat_id)
+        return chat_from_row((await conn.execute(query)).one()._mapping)
+
+    async def find_chat(self, platform: str, chat_id: str) -> Chat | None:
+        async with self._tx() as conn:
+            query = select(chats).where(chats.c.platform == platform, chats.c.chat_id == chat_id)
+            row = (await conn.execute(query)).first()
+        return chat_from_row(row._mapping) if row else None
+
+    async def update_chat(
+        self, chat: Chat, *, language: Language | None = None, active: bool | None = None
+    ) -> Chat:
+        values: dict[str, Any] = {}
+        if language is not None:
+            values["language"] = language
+        if active is not None:
+            values["active"] = active
+        async with self._tx() as conn:
+            if values:
+                await conn.execute(update(chats).where(chats.c.id == chat.id).values(**values))
+            return await self._chat(conn, chat.platform, chat.chat_id)
+
+    async def move_chat(self, chat: Chat, new_chat_id: str) -> None:
+        """Give the chat its new platform id (its subscriptions and queued rows follow)."""
+        async with self._tx() as conn:
+            await conn.execute(
+                update(chats).where(chats.c.id == chat.id).values(chat_id=new_chat_id)
+            )
+
+    async def chats_gone(self, chat_ids: Sequence[int], reason: str) -> None:
+        """Deactivate chats that blocked the bot or vanished, and fail what was queued."""
+        if not chat_ids:
+            return
+        async with self._tx() as conn:
+            for part in outbox.chunks(list(chat_ids)):
+                await conn.execute(update(chats).where(chats.c.id.in_(part)).values(active=False))
+            await outbox.fail_pending_for_chats(conn, list(chat_ids), reason)
+
+    async def subscribe(self, chat: Chat, names: Sequence[str]) -> list[str]:
+        """Add subscriptions; returns the names that were not there before."""
+        async with self._tx() as conn:
+            have = await self._subscription_keys(conn, chat)
+            fresh = {n.casefold(): n for n in reversed(names)}  # first spelling wins
+            added = [n for key, n in reversed(fresh.items()) if key not in have]
+            rows = [{"chat_id": chat.id, "key": n.casefold(), "name": n} for n in added]
+            if rows:
+                await conn.execute(self._insert(subscriptions).on_conflict_do_nothing(), rows)
+        return added
+
+    async def unsubscribe(self, chat: Chat, names: Sequence[str]) -> list[str]:
+        """Remove subscriptions (`all` removes every one); returns the names removed."""
+        keys = {n.casefold() for n in names}
+        async with self._tx() as conn:
+            query = select(subscriptions.c.key, subscriptions.c.name).where(
+                subscriptions.c.chat_id == chat.id
+            )
+            rows = (await conn.execute(query)).all()
+            gone = [r.name for r in rows if ALL in keys or r.key in keys]
+            condition = subscriptions.c.chat_id == chat.id
+            if ALL not in keys:
+                condition = condition & subscriptions.c.key.in_(keys)
+            await conn.execute(delete(subscriptions).where(condition))
+        return gone
+
+    async def subscriptions(self, chat: Chat) -> list[str]:
+        async with self._tx() as conn:
+            query = (
+                select(subscriptions.c.name)
+                .where(subscriptions.c.chat_id == chat.id)
+                .order_by(subscriptions.c.key)
+            )
+            return list((await conn.execute(query)).scalars())
+
+    async def _subscription_keys(self, conn: AsyncConnection, chat: Chat) -> set[str]:
+        query = select(subscriptions.c.key).where(subscriptions.c.chat_id == chat.id)
+        return set((await conn.execute(query)).scalars())
+
+    # --- posts -----------------------------------------------------------------------
+
+    async def latest(self, limit: int, category: str | None = None) -> list[Post]:
+        """The newest posts, optionally of one category (case-insensitive)."""
+        newest = func.coalesce(posts.c.published_at, posts.c.seen_at)
+        query = select(posts).order_by(newest.desc(), posts.c.id.desc()).limit(limit)
+        if category is not None:
+            query = query.where(
+                posts.c.id.in_(
+                    select(post_categories.c.post_id).where(
+                        post_categories.c.key == category.casefold()
+                    )
+                )
+            )
+        async with self._tx() as conn:
+            return [post_from_row(row._mapping) for row in await conn.execute(query)]
+
+    async def categories(self) -> list[CategoryCount]:
+        """Every category seen in a post, with its number of posts, most used first."""
+        query = (
+            select(func.min(post_categories.c.name), func.count())
+            .group_by(post_categories.c.key)
+            .order_by(func.count().desc(), func.min(post_categories.c.name))
+        )
+        async with self._tx() as conn:
+            return [CategoryCount(name, count) for name, count in await conn.execute(query)]
+
+    # --- broadcasts ----------------------------------------------------------------------
+
+    async def create_broadcast(self, broadcast: Broadcast) -> Broadcast:
+        """Store a draft; nothing is queued until `queue_broadcast`."""
+        now = self._clock()
+        async with self._tx() as conn:
+            result = await conn.execute(
+                broadcasts.insert()
+                .values(
+                    text=broadcast.text,
+                    category=broadcast.category,
+                    author=broadcast.author,
+                    state="draft",
+                    created_at=now,
+                )
+                .returning(broadcasts.c.id)
+            )
+            return replace(broadcast, id=result.scalar_one(), created_at=now)
+
+    async def recipients(self, category: str | None) -> int:
+        """How many active chats a broadcast to `category` (None: everyone) would reach."""
+        condition = (
+            chats.c.active
+            if category is None
+            else outbox.subscriber_condition([category.casefold(), ALL])
+        )
+        async with self._tx() as conn:
+            return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
+
+    async def queue_broadcast(self, broadcast_id: int) -> int | None:
+        """Plan a draft for its recipients, once; None if it is not a draft (any more)."""
+        async with self._tx() as conn:
+            claimed = await conn.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.state == "draft")
+                .values(state="queued")
+                .returning(broadcasts.c.category)
+            )
+            row = claimed.first()
+            if row is None:
+                return None
+            keys = None if row.category is None else [row.category.casefold(), ALL]
+            return await outbox.plan_broadcast(conn, broadcast_id, keys, self._clock())
+
+    async def cancel_broadcast(self, broadcast_id: int) -> bool:
+        async with self._tx() as conn:
+            result = await conn.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.state == "draft")
+                .values(state="cancelled")
+            )
+            return bool(result.rowcount)
+
+    async def find_broadcast(self, broadcast_id: int) -> Broadcast | None:
+        async with self._tx() as conn:
+            query = select(broadcasts).where(broadcasts.c.id == broadcast_id)
+            row = (await conn.execute(query)).first()
+        return broadcast_from_row(row._mapping) if row else None
+
+    # --- the outbox -----------------------------------------------------------------------
+
+    async def claim(
+        self, platforms: Sequence[str], *, limit: int, lease: timedelta, owner: str
+    ) -> list[Delivery]:
+        """Claim up to `limit` due rows for `platforms` under a lease; breaking first."""
+        now = self._clock()
+        async with self._tx() as conn:
+            ids = await outbox.claim(
+                conn, platforms, limit=limit, now=now, lease_until=now + lease, owner=owner
+            )
+        if not ids:
+            return []
+        async with self._tx() as conn:
+            return await outbox.load_deliveries(conn, ids)
+
+    async def settle(self, results: Sequence[DeliveryResult]) -> None:
+        async with self._tx() as conn:
+            await outbox.settle(conn, results, self._clock())
+
+    async def next_due_at(self, platforms: Sequence[str]) -> datetime | None:
+        async with self._tx() as conn:
+            return await outbox.next_due_at(conn, platforms)
+
+    async def deliveries_for_post(self, post_id: int) -> list[Delivery]:
+        async with self._tx() as conn:
+            query = select(deliveries.c.id).where(deliveries.c.post_id == post_id)
+            ids = list((await conn.execute(query)).scalars())
+            return await outbox.load_deliveries(conn, ids)
+
+    async def stats(self) -> Stats:
+        """Counts for `/stats` and `newsbot stats`."""
+        since = self._clock() - timedelta(days=1)
+        by_platform = (
+            select(chats.c.platform, func.count()).where(chats.c.active).group_by(chats.c.platform)
+        )
+        by_category = (
+            select(func.min(subscriptions.c.name), func.count())
+            .join(chats, chats.c.id == subscriptions.c.chat_id)
+            .where(chats.c.active)
+            .group_by(subscriptions.c.key)
+        )
+        by_state = select(deliveries.c.state, func.count()).group_by(deliveries.c.state)
+        async with self._tx() as conn:
+            return Stats(
+                chats_by_platform=await _counts(conn, by_platform),
+                subscriptions_by_category=await _counts(conn, by_category),
+                posts_today=await _count(conn, posts.c.seen_at >= since),
+                deliveries_by_state={s.value: 0 for s in DeliveryState}
+                | await _counts(conn, by_state),
+                sources_failing=await _count(conn, sources.c.failures > 0),
+            )
+
+
+async def _counts(conn: AsyncConnection, query: Select[Any, Any]) -> dict[str, int]:
+    return {str(key): int(value) for key, value in await conn.execute(query)}
+
+
+async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
+    return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
+
+
+def _choose_alerts(
+    fresh: Sequence[Post], known_prints: set[str], backfill: int | None
+) -> list[tuple[Post, bool]]:
+    """Pair each new post with whether it is alerted.
+
+    A story whose link was seen before (another source, or a changed guid) is
+    recorded silently. `backfill` None means a normal fetch: alert every new
+    post; a number means a first fetch: alert only that many of the newest.
+    """
+    chosen: list[tuple[Post, bool]] = []
+    prints = set(known_prints)
+    for post in fresh:
+        chosen.append((post, post.fingerprint not in prints))
+        prints.add(post.fingerprint)
+    if backfill is None:
+        return chosen
+    oldest = datetime.min.replace(tzinfo=UTC)
+    newest = sorted(
+        (p for p, alert in chosen if alert),
+        key=lambda p: p.published_at or oldest,
+        reverse=True,
+    )[:backfill]
+    keep = {id(p) for p in newest}
+    return [(p, id(p) in keep) for p, _ in chosen]

@@ -1,0 +1,172 @@
+"""The schema, as SQLAlchemy Core tables. Migrations in `storage/migrations` create it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+#: 64-bit ids on PostgreSQL; SQLite's autoincrement needs plain INTEGER.
+Id = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out, on every database.
+
+    SQLite has no time zones: it stores naive UTC, which also keeps its text
+    comparisons in chronological order.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+sources = Table(
+    "sources",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("etag", Text),
+    Column("last_modified", Text),
+    Column("content_hash", String(64)),
+    Column("initialized", Boolean, nullable=False, default=False),
+    Column("failures", Integer, nullable=False, default=0),
+    Column("last_fetch_at", UtcDateTime),
+    Column("last_ok_at", UtcDateTime),
+    Column("last_error", Text),
+    Column("next_fetch_at", UtcDateTime),
+    # Several processes on one database: the one holding the lease fetches.
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+)
+
+posts = Table(
+    "posts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("guid", Text, nullable=False),
+    Column("fingerprint", String(32), nullable=False),
+    Column("link", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("excerpt", Text, nullable=False),
+    #: JSON list of the categories as written, for display.
+    Column("categories", Text, nullable=False),
+    Column("published_at", UtcDateTime),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("image", Text),
+    Column("breaking", Boolean, nullable=False),
+    #: False for what a source's first fetch found and for a story already seen elsewhere.
+    Column("alerted", Boolean, nullable=False),
+    UniqueConstraint("source", "guid"),
+    Index("ix_posts_fingerprint", "fingerprint"),
+    Index("ix_posts_published", "published_at"),
+)
+
+post_categories = Table(
+    "post_categories",
+    metadata,
+    Column("post_id", Id, ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    #: Case-folded, for matching: `it` matches `IT`.
+    Column("key", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Index("ix_post_categories_key", "key"),
+)
+
+chats = Table(
+    "chats",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("chat_id", String(64), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("language", String(8), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("title", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("platform", "chat_id"),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("chat_id", Id, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(64), primary_key=True),
+    Column("name", String(64), nullable=False),
+    Index("ix_subscriptions_key", "key"),
+)
+
+broadcasts = Table(
+    "broadcasts",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("text", Text, nullable=False),
+    Column("category", String(64)),
+    Column("author", String(100), nullable=False),
+    #: `draft` until an admin presses Send, then `queued`; `cancelled` otherwise.
+    Column("state", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("post_id", Id, ForeignKey("posts.id", ondelete="CASCADE")),
+    Column("broadcast_id", Id, ForeignKey("broadcasts.id", ondelete="CASCADE")),
+    Column("chat_id", Id, ForeignKey("chats.id", ondelete="CASCADE"), nullable=False),
+    #: The chat's platform, copied so each platform's sender claims by index.
+    Column("platform", String(16), nullable=False),
+    Column("priority", SmallInteger, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UtcDateTime, nullable=False),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("message_id", String(64)),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    UniqueConstraint("post_id", "chat_id"),
+    UniqueConstraint("broadcast_id", "chat_id"),
+    Index("ix_deliveries_due", "platform", "state", "priority", "next_attempt_at"),
+)

@@ -1,0 +1,25 @@
+"""Shared fixtures: a real database on each backend (SQLite, and PostgreSQL: tests/pgserver.py)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from storage import Store, open_store
+from storage.migrate import upgrade
+
+# The throwaway PostgreSQL server and the `database_url` fixture, which runs each test
+# that uses it once on SQLite and once on PostgreSQL.
+pytest_plugins = ["tests.pgserver"]
+
+SEED = Path(__file__).resolve().parents[2] / "shared" / "seeds" / "000_f4a03f36554e6008.txt"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "posts"
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    async with open_store(database_url) as opened:
+        await upgrade(opened.engine)
+        yield opened

@@ -1,0 +1,173 @@
+"""The dispatcher on a real database, with a recording sender at the adapter seam."""
+
+from __future__ import annotations
+
+import random
+from collections import deque
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.config import DeliverySettings
+from bot.delivery import Dispatcher, judge
+from bot.models import (
+    ALL,
+    Alert,
+    Chat,
+    ChatGone,
+    ChatMoved,
+    Outcome,
+    Platform,
+    PlatformLimits,
+    Rejected,
+    RetryAfter,
+    Sent,
+    SourceState,
+    TransientFailure,
+)
+from storage import Store
+from tests.factories import make_chat, make_post
+from tests.waiting import Changes
+
+SETTINGS = DeliverySettings()
+
+
+class RecordingSender:
+    """Answers each send with the next scripted outcome for that chat (default: Sent)."""
+
+    platform: Platform = "telegram"
+    limits = PlatformLimits(
+        text_length=4096, per_second=1000, per_chat_per_second=1000, per_group_per_minute=60000
+    )
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, str]] = []
+        self.script: dict[str, deque[Outcome]] = {}
+        self.changes = Changes()
+
+    async def send(self, chat: Chat, alert: Alert) -> Outcome:
+        queue = self.script.get(chat.chat_id)
+        outcome = queue.popleft() if queue else Sent(f"m{len(self.delivered)}")
+        if isinstance(outcome, Sent):
+            self.delivered.append((chat.chat_id, alert.headline))
+            self.changes.mark()
+        return outcome
+
+
+async def plan(store: Store, chats: int, *posts: object) -> list[Chat]:
+    made = []
+    for n in range(chats):
+        chat = await store.ensure_chat(make_chat(n))
+        await store.subscribe(chat, [ALL])
+        made.append(chat)
+    await store.ingest(SourceState("newsroom"), [])
+    await store.ingest(SourceState("newsroom"), list(posts))  # type: ignore[arg-type]
+    return made
+
+
+@pytest.fixture
+def sender() -> RecordingSender:
+    return RecordingSender()
+
+
+@pytest.fixture
+def dispatcher(store: Store, sender: RecordingSender) -> Dispatcher:
+    return Dispatcher(store, [sender], SETTINGS, owner="test", rng=random.Random(1))
+
+
+async def test_every_subscribed_chat_gets_the_alert_once(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    await plan(store, 5, make_post(1))
+    assert await dispatcher.drain() == 5
+    assert sorted(sender.delivered) == [(str(1000 + n), "Headline 1") for n in range(5)]
+    assert await dispatcher.drain() == 0
+
+
+async def test_a_429_is_honoured_and_the_alert_still_arrives(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    [chat] = await plan(store, 1, make_post(1))
+    sender.script[chat.chat_id] = deque([RetryAfter(0.01), RetryAfter(0.01)])
+    await dispatcher.drain()
+    assert sender.delivered == [(chat.chat_id, "Headline 1")]
+
+
+async def test_transient_failures_are_retried_until_sent(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    [chat] = await plan(store, 1, make_post(1))
+    sender.script[chat.chat_id] = deque([TransientFailure("HTTP 502")])
+    await dispatcher.drain(horizon=timedelta(seconds=5))
+    assert sender.delivered == [(chat.chat_id, "Headline 1")]
+
+
+async def test_a_gone_chat_is_deactivated_and_the_others_still_get_it(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    gone, kept = await plan(store, 2, make_post(1), make_post(2))
+    sender.script[gone.chat_id] = deque([ChatGone("Forbidden: bot was blocked by the user")])
+    await dispatcher.drain()
+    assert {c for c, _ in sender.delivered} == {kept.chat_id}
+    assert len(sender.delivered) == 2
+    stored = await store.find_chat("telegram", gone.chat_id)
+    assert stored is not None and not stored.active
+
+
+async def test_a_moved_chat_gets_the_alert_at_its_new_id(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    [chat] = await plan(store, 1, make_post(1))
+    sender.script[chat.chat_id] = deque([ChatMoved("-100777")])
+    await dispatcher.drain()
+    assert sender.delivered == [("-100777", "Headline 1")]
+
+
+async def test_rejected_content_fails_with_the_reason(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    [chat] = await plan(store, 1, make_post(1))
+    sender.script[chat.chat_id] = deque([Rejected("Bad Request: message is too long")])
+    await dispatcher.drain()
+    assert sender.delivered == []
+    assert (await store.stats()).deliveries_by_state["failed"] == 1
+
+
+async def test_an_alert_hours_old_is_dropped_as_stale(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    old = datetime.now(UTC) - timedelta(hours=7)
+    await plan(store, 1, make_post(1, published_at=old), make_post(2))
+    await dispatcher.drain()
+    assert [h for _, h in sender.delivered] == ["Headline 2"]
+
+
+async def test_breaking_goes_first(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    await plan(store, 1, make_post(1), make_post(2, breaking=True), make_post(3))
+    await dispatcher.drain()
+    assert next(h for _, h in sender.delivered) == "Headline 2"
+
+
+def test_a_429_never_counts_as_an_attempt_and_never_fails_a_row() -> None:
+    from bot.models import Delivery, DeliveryState
+
+    now = datetime.now(UTC)
+    row = Delivery(
+        id=1,
+        chat=make_chat(1),
+        post=make_post(1),
+        broadcast=None,
+        priority=2,
+        state=DeliveryState.SENDING,
+        attempts=50,
+        next_attempt_at=now,
+        created_at=now - timedelta(days=3),
+    )
+    verdict = judge(row, RetryAfter(30), now=now, settings=SETTINGS, rng=random.Random(0))
+    assert verdict.result.state == DeliveryState.PENDING
+    assert not verdict.result.counts_as_attempt
+    assert verdict.result.next_attempt_at == now + timedelta(seconds=30)
+    gave_up = judge(row, TransientFailure("502"), now=now, settings=SETTINGS, rng=random.Random(0))
+    assert gave_up.result.state == DeliveryState.FAILED

@@ -1,0 +1,60 @@
+from bot.models import Chat, PlatformLimits
+from bot.ratelimit import PlatformLimiter, SlidingWindow
+
+
+def test_no_more_than_the_limit_in_any_window() -> None:
+    window = SlidingWindow(limit=3, window=1.0)
+    sent = []
+    now = 0.0
+    for _ in range(9):
+        now = window.ready_at(now)
+        window.record(now)
+        sent.append(now)
+    for i in range(len(sent) - 3):
+        assert sent[i + 3] - sent[i] >= 1.0
+
+
+def test_a_burst_at_the_start_counts() -> None:
+    window = SlidingWindow(limit=30, window=1.0)
+    for _ in range(30):
+        window.record(0.0)
+    assert window.ready_at(0.5) == 1.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+LIMITS = PlatformLimits(
+    text_length=4096, per_second=30, per_chat_per_second=1, per_group_per_minute=20
+)
+
+
+def test_one_chats_pause_does_not_delay_another() -> None:
+    clock = FakeClock()
+    limiter = PlatformLimiter(LIMITS, clock=clock)
+    slow, other = Chat("telegram", "1"), Chat("telegram", "2")
+    limiter.pause_chat(slow, 30)
+    assert limiter.chat_delay(slow) == 30
+    assert limiter.chat_delay(other) == 0
+
+
+def test_a_platform_pause_delays_every_chat_of_that_platform() -> None:
+    clock = FakeClock()
+    limiter = PlatformLimiter(LIMITS, clock=clock)
+    limiter.pause_all(5)
+    assert limiter.chat_delay(Chat("telegram", "9")) == 5
+
+
+def test_groups_get_twenty_a_minute() -> None:
+    clock = FakeClock()
+    limiter = PlatformLimiter(LIMITS, clock=clock)
+    group = Chat("telegram", "-100", kind="group")
+    window = limiter._chat_window(group)
+    for _ in range(20):
+        window.record(clock.now)
+    assert limiter.chat_delay(group) == 60
