@@ -71,6 +71,16 @@ def invocation_of(interaction: Interaction, command: str, args: str) -> Invocati
     )
 
 
+def one_name(category: str) -> str:
+    """One category as the core's argument text: a trailing comma keeps `World News` whole.
+
+    The core reads `IT Sports` as two names unless a comma is present; a slash
+    command option is always exactly one.
+    """
+    name = " ".join(category.split())
+    return f"{name}," if " " in name and "," not in name else name
+
+
 def message_parts(reply: Reply, ids: ButtonIds) -> dict[str, Any]:
     """The reply as keyword arguments for discord.py's send/edit calls."""
     content, embed = reply_body(reply)
@@ -243,13 +253,13 @@ def _define_subscriptions(tree: app_commands.CommandTree[Any], on: Interactions)
     @app_commands.describe(category="분야, all 또는 breaking / A category, all or breaking")
     @app_commands.default_permissions(manage_channels=True)
     async def subscribe(interaction: Interaction, category: str) -> None:
-        await on.command(interaction, "subscribe", category)
+        await on.command(interaction, "subscribe", one_name(category))
 
     @tree.command(name="unsubscribe", description="분야 알림 끄기 / Unsubscribe this channel")
     @app_commands.describe(category="분야 / Category")
     @app_commands.default_permissions(manage_channels=True)
     async def unsubscribe(interaction: Interaction, category: str) -> None:
-        await on.command(interaction, "unsubscribe", category)
+        await on.command(interaction, "unsubscribe", one_name(category))
 
     @subscribe.autocomplete("category")
     @unsubscribe.autocomplete("category")

@@ -28,6 +28,7 @@ from tests.fakes.discord_payloads import EPHEMERAL, MEMBER
         ("subscribe", {"category": "IT"}, "subscribe", "IT"),
         ("subscribe", {"category": "breaking"}, "subscribe", "breaking"),
         ("unsubscribe", {"category": "경제"}, "unsubscribe", "경제"),
+        ("subscribe", {"category": "World News"}, "subscribe", "World News,"),
         ("subscriptions", {}, "subscriptions", ""),
         ("lang", {"code": "en"}, "lang", "en"),
         ("broadcast", {"text": "점검 안내"}, "broadcast", "점검 안내"),

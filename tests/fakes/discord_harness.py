@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from bot.config import DiscordSettings
 from bot.models import Chat, Invocation, Reply
+from handlers.base import Inbox
 from handlers.discord_adapter import DiscordAdapter
 from tests.fakes.discord_api import USER_ID, FakeDiscord
 
@@ -75,7 +76,7 @@ def settings_for(fake: FakeDiscord, *, guild_id: int | None = None) -> DiscordSe
 @asynccontextmanager
 async def running_adapter(
     fake: FakeDiscord,
-    inbox: RecordingInbox | None = None,
+    inbox: Inbox | None = None,
     *,
     guild_id: int | None = None,
     admins: tuple[str, ...] = (ADMIN,),
