@@ -134,7 +134,9 @@ class DiscordAdapter:
             raise ConfigError("discord.token is not set")
         self._settings = settings
         self._token = settings.token.get_secret_value()
-        self._admins = frozenset(a.partition(":")[2] for a in admins if a.startswith("discord:"))
+        # Discord cannot show a command to chosen users only, so /broadcast and /stats
+        # are listed for everyone and the core refuses non-admins; kept for the logs.
+        self._admins = tuple(a for a in admins if a.startswith("discord:"))
         self._guild_ready_timeout = guild_ready_timeout
         self._send_timeout = send_timeout
         self._connect_timeout = connect_timeout
@@ -166,7 +168,7 @@ class DiscordAdapter:
             raise RuntimeError("DiscordAdapter already started")
         point_discord_at(self._settings)
         self._inbox = inbox
-        interactions = Interactions(inbox, self._ids, self._admins)
+        interactions = Interactions(inbox, self._ids)
         client = _Client(
             self,
             interactions,
@@ -200,7 +202,8 @@ class DiscordAdapter:
             {ready, gateway}, timeout=self._connect_timeout, return_when=asyncio.FIRST_COMPLETED
         )
         if ready in done:
-            log.info("connected to Discord as %s", client.user)
+            log.info("connected to Discord as %s; %d admin(s)", client.user, len(self._admins))
+            gateway.add_done_callback(_gateway_ended)
             return
         ready.cancel()
         error = gateway.exception() if gateway in done else None
@@ -304,6 +307,17 @@ class DiscordAdapter:
 
     def _limited_everywhere(self) -> bool:
         return asyncio.get_running_loop().time() < self._global_until
+
+
+def _gateway_ended(task: asyncio.Task[None]) -> None:
+    # discord.py reconnects by itself; it gives up only on a close it cannot
+    # recover from (token revoked, intents refused). Sends still work then,
+    # commands do not: say so loudly.
+    if not task.cancelled() and task.exception() is not None:
+        log.error(
+            "Discord gateway stopped; slash commands are not received: %s",
+            _describe(task.exception()),
+        )
 
 
 def _refusal(exc: discord.HTTPException) -> Outcome:

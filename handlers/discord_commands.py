@@ -98,17 +98,13 @@ def sendable(parts: dict[str, Any]) -> dict[str, Any]:
 class Interactions:
     """Turns slash commands, autocompletes and button presses into calls of the core."""
 
-    def __init__(self, inbox: Inbox, ids: ButtonIds, admins: frozenset[str]) -> None:
+    def __init__(self, inbox: Inbox, ids: ButtonIds) -> None:
         self._inbox = inbox
         self._ids = ids
-        #: Discord user ids of newsbot's admins; the core decides, this only logs.
-        self._admins = admins
 
     async def command(self, interaction: Interaction, command: str, args: str = "") -> None:
         """Defer, ask the core, answer with its reply."""
         private = command in PRIVATE_COMMANDS
-        if command in PRIVATE_COMMANDS and str(interaction.user.id) not in self._admins:
-            log.info("non-admin %s tried /%s", interaction.user.id, command)
         if not await _defer(interaction, ephemeral=private, thinking=True):
             return
         reply = await self._ask(invocation_of(interaction, command, args))

@@ -164,3 +164,15 @@ async def test_a_deleted_channel_is_removed() -> None:
         await fake.delete_channel(fake.guilds[0].channels[1])
         await inbox.wait_until(lambda: bool(inbox.removed))
     assert [chat.chat_id for chat in inbox.removed] == [str(fake.guilds[0].channels[1])]
+
+
+async def test_after_discord_asks_to_reconnect_the_session_resumes_and_commands_still_work() -> (
+    None
+):
+    inbox = RecordingInbox()
+    async with FakeDiscord() as fake, running_adapter(fake, inbox):
+        await fake.reconnect()
+        await fake.wait_until(lambda: fake.resumed == 1, what="a RESUME")
+        answer = await fake.wait_answer(await fake.slash("latest"))
+    assert answer["content"] == "did latest"
+    assert fake.identified == 1  # resumed, not identified afresh

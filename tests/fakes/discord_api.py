@@ -101,6 +101,7 @@ class FakeDiscord:
         self.interactions: dict[str, FakeInteraction] = {}
         self.identified = 0
         self.heartbeats = 0
+        self.resumed = 0
         self._failures: list[Failure] = []
         self._ids = itertools.count(1_000_000_000_000_000_000)
         self._changed = asyncio.Condition()
@@ -184,7 +185,10 @@ class FakeDiscord:
 
     # --- waiting -----------------------------------------------------------------
 
-    async def _wait(self, ready: Callable[[], bool], within: float, what: str) -> None:
+    async def wait_until(
+        self, ready: Callable[[], bool], within: float = 5.0, what: str = "a condition"
+    ) -> None:
+        """Block until `ready()` holds after some request or gateway event; at most `within` s."""
         async with self._changed:
             try:
                 await asyncio.wait_for(self._changed.wait_for(ready), within)
@@ -199,7 +203,7 @@ class FakeDiscord:
         self, channel_id: int, count: int, within: float = 5.0
     ) -> list[dict[str, Any]]:
         """Wait until the channel holds at least `count` bot messages; returns them."""
-        await self._wait(
+        await self.wait_until(
             lambda: len(self.messages.get(channel_id, ())) >= count,
             within,
             f"{count} message(s) in channel {channel_id}",
@@ -215,18 +219,18 @@ class FakeDiscord:
         button, the last message posted or edited after the callback.
         """
         if interaction.type == 4:
-            await self._wait(lambda: interaction.callback is not None, within, "autocomplete")
+            await self.wait_until(lambda: interaction.callback is not None, within, "autocomplete")
             assert interaction.callback is not None
             data: dict[str, Any] = interaction.callback["data"]
             return data
-        await self._wait(lambda: bool(interaction.messages), within, "an interaction answer")
+        await self.wait_until(lambda: bool(interaction.messages), within, "an interaction answer")
         return interaction.messages[-1]
 
     async def wait_requests(
         self, method: str, path: str, count: int = 1, within: float = 5.0
     ) -> list[Recorded]:
         """Wait until `count` requests `method path` (regex) arrived; returns them."""
-        await self._wait(
+        await self.wait_until(
             lambda: len(self.requests_to(method, path)) >= count,
             within,
             f"{count} × {method} {path}",
@@ -284,6 +288,11 @@ class FakeDiscord:
         """The bot is kicked from a server (or the server is deleted)."""
         self.guilds = tuple(g for g in self.guilds if g.id != guild.id)
         await self.dispatch("GUILD_DELETE", {"id": str(guild.id)})
+
+    async def reconnect(self) -> None:
+        """Discord asks every connection to reconnect (op 7), as during its own restarts."""
+        for socket in list(self._sockets):
+            await socket.send_str(json.dumps({"op": 7, "d": None}))
 
     async def delete_channel(self, channel_id: int) -> None:
         guild = next(g for g in self.guilds if channel_id in g.channels)
@@ -357,8 +366,10 @@ class FakeDiscord:
         elif op == 2:
             await self._identified(socket)
         elif op == 6:
+            self.resumed += 1
             self._sockets.append(socket)
             await self.dispatch("RESUMED", {})
+            await self._notify()
 
     async def _identified(self, socket: web.WebSocketResponse) -> None:
         self.identified += 1
