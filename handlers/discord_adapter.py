@@ -91,6 +91,8 @@ class _Client(discord.Client):
         guild_ready_timeout: float,
         http_trace: aiohttp.TraceConfig,
     ) -> None:
+        # newsbot never speaks in voice channels: no warning about voice libraries.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         super().__init__(
             intents=discord.Intents.default(),
             guild_ready_timeout=guild_ready_timeout,
