@@ -32,6 +32,9 @@ PRIVATE_COMMANDS = frozenset({"broadcast", "stats"})
 #: Discord drops an autocomplete not answered within 3 s.
 AUTOCOMPLETE_TIMEOUT = 2.0
 MAX_CHOICES = 25
+NO_PINGS = discord.AllowedMentions.none()
+#: What answering an interaction may raise that is Discord's or the network's doing.
+NETWORK_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
 _SORRY: dict[Language, str] = {
     "ko": "요청을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.",
     "en": "That did not work; please try again in a moment.",
@@ -140,15 +143,20 @@ class Interactions:
 
     async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
         """A command that failed before reaching us (bad option, unknown command): answer anyway."""
-        log.warning("slash command failed: %s", type(error).__name__)
+        if isinstance(error, app_commands.CommandInvokeError):  # our bug: keep the traceback
+            log.error("/%s failed", _name(interaction), exc_info=error.original)
+        else:  # junk from outside (unknown command, bad option): one line is enough
+            log.warning("/%s refused: %s", _name(interaction), type(error).__name__)
+        text = _SORRY[language_of(interaction)]
         try:
             if interaction.type is discord.InteractionType.autocomplete:
                 if not interaction.response.is_done():
                     await interaction.response.autocomplete([])
             elif not interaction.response.is_done():
-                text = _SORRY[language_of(interaction)]
                 await interaction.response.send_message(text, ephemeral=True)
-        except discord.HTTPException as exc:
+            else:
+                await interaction.followup.send(text, ephemeral=True)
+        except NETWORK_ERRORS as exc:
             log.warning("could not answer a failed command: %s", type(exc).__name__)
 
     async def _ask(self, invocation: Invocation) -> Reply:
@@ -170,24 +178,22 @@ class Interactions:
         parts = message_parts(reply, self._ids)
         try:
             if on_message and reply.edit:
-                await interaction.edit_original_response(**parts)
+                await interaction.edit_original_response(allowed_mentions=NO_PINGS, **parts)
                 return
             if not on_message and reply.private != deferred_private:
                 # A deferred answer keeps the deferral's visibility; start over.
                 await interaction.delete_original_response()
             await interaction.followup.send(
-                ephemeral=reply.private,
-                allowed_mentions=discord.AllowedMentions.none(),
-                **sendable(parts),
+                ephemeral=reply.private, allowed_mentions=NO_PINGS, **sendable(parts)
             )
-        except discord.HTTPException as exc:
+        except NETWORK_ERRORS as exc:
             log.warning("could not answer /%s: %s", _name(interaction), type(exc).__name__)
 
 
 async def _defer(interaction: Interaction, *, ephemeral: bool, thinking: bool) -> bool:
     try:
         await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
-    except discord.HTTPException as exc:
+    except NETWORK_ERRORS as exc:
         # Expired (over 3 s) or answered elsewhere: nothing more can be said.
         log.warning("could not defer /%s: %s", _name(interaction), type(exc).__name__)
         return False
