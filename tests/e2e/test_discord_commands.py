@@ -6,6 +6,7 @@ the adapter hands the core and what the user then sees.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import pytest
@@ -208,3 +209,19 @@ async def test_autocomplete_answers_even_when_the_core_cannot_list_categories() 
     async with FakeDiscord() as fake, running_adapter(fake, NoCategories()):
         data = await fake.wait_answer(await fake.autocomplete("subscribe", "category", ""))
     assert [choice["value"] for choice in data["choices"]] == ["all", "breaking"]
+
+
+async def test_junk_gets_answers_and_leaves_no_traceback_in_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with FakeDiscord() as fake, running_adapter(fake):
+        unknown = await fake.wait_answer(await fake.slash("nonsense", {"x": 1}))
+        bad_count = await fake.wait_answer(await fake.slash("latest", {"count": "abc"}))
+        bad_choice = await fake.wait_answer(await fake.slash("lang", {"code": "fr"}))
+        completion = await fake.wait_answer(await fake.autocomplete("nonsense", "x", "?"))
+    for answer in (unknown, bad_choice):
+        assert answer["flags"] & EPHEMERAL
+    assert bad_count["content"] == "did latest abc"  # the core answers with the usage
+    assert completion == {"choices": []}
+    assert [r.getMessage() for r in caplog.records if r.exc_info] == []
