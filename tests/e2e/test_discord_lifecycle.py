@@ -45,9 +45,11 @@ async def test_a_refused_token_is_a_config_error() -> None:
     async with FakeDiscord() as fake:
         settings = settings_for(fake).model_copy(update={"token": SecretStr("a.wrong.token")})
         adapter = DiscordAdapter(settings, admins=())
-        with pytest.raises(ConfigError, match="refused the bot token"):
+        with pytest.raises(ConfigError, match="refused the bot token") as refused:
             await adapter.start(RecordingInbox())
         assert fake.identified == 0
+    chain = [refused.value, refused.value.__cause__]
+    assert all("a.wrong.token" not in str(error) for error in chain)
 
 
 async def test_commands_are_registered_with_their_exact_names_and_options() -> None:
