@@ -8,9 +8,11 @@ from collections.abc import Iterator
 import pytest
 from pydantic import SecretStr
 
+from bot.config import DiscordSettings
 from bot.errors import ConfigError
 from bot.logs import setup_logging
 from bot.models import Alert, Chat, Reply
+from handlers.base import Adapter
 from handlers.discord_adapter import DiscordAdapter
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_harness import RecordingInbox, running_adapter, settings_for
@@ -30,6 +32,18 @@ COMMAND_NAMES = {
     "broadcast",
     "stats",
 }
+
+
+def test_it_is_an_adapter_with_discords_limits() -> None:
+    adapter: Adapter = DiscordAdapter(DiscordSettings(token=SecretStr("t")), admins=())
+    assert adapter.platform == "discord"
+    assert adapter.limits.text_length == 2000 and adapter.limits.headline_length == 256
+    assert adapter.limits.per_second == 40.0  # below Discord's 50 requests/s
+
+
+def test_without_a_token_there_is_no_adapter() -> None:
+    with pytest.raises(ConfigError, match=r"discord\.token"):
+        DiscordAdapter(DiscordSettings(), admins=())
 
 
 async def test_start_returns_once_ready_and_stop_is_idempotent() -> None:
