@@ -123,9 +123,10 @@ class ButtonIds:
         self._capacity = capacity
         self._next = 0
 
-    def encode(self, button: Button) -> str:
+    def encode(self, button: Button, *, taken: frozenset[str] = frozenset()) -> str:
+        """The button's custom id, unlike any in `taken` (Discord refuses duplicates)."""
         inline = f"{self.PREFIX}{button.command} {button.args}".rstrip()
-        if len(inline) <= CUSTOM_ID_LENGTH:
+        if len(inline) <= CUSTOM_ID_LENGTH and inline not in taken:
             return inline
         self._next += 1
         key = f"{self.KEPT}{self._next}"
@@ -146,11 +147,12 @@ class ButtonIds:
         if not buttons:
             return None
         view = discord.ui.View(timeout=None)
+        taken: set[str] = set()
         for button in buttons[:MAX_BUTTONS]:
+            custom_id = self.encode(button, taken=frozenset(taken))
+            taken.add(custom_id)
             label = cut(button.label, BUTTON_LABEL_LENGTH) or "·"
-            item: discord.ui.Button[Any] = discord.ui.Button(
-                label=label, custom_id=self.encode(button)
-            )
+            item: discord.ui.Button[Any] = discord.ui.Button(label=label, custom_id=custom_id)
             view.add_item(item)
         # The view only renders: presses come back through `on_interaction` by
         # custom id, so discord.py must not keep it in its view store.

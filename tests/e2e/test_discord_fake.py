@@ -57,3 +57,18 @@ async def test_requests_carry_the_bot_token_and_errors_are_discords_json(
         await client.get_partial_messageable(CHANNEL).send("x")
     assert (missing.value.status, missing.value.code) == (404, 10003)
     assert all(r.authorization == f"Bot {fake.token}" for r in fake.requests)
+
+
+async def test_bodies_discord_would_refuse_are_refused(
+    fake: FakeDiscord, client: discord.Client
+) -> None:
+    channel = client.get_partial_messageable(CHANNEL)
+    with pytest.raises(discord.HTTPException) as too_long:
+        await channel.send("가" * 2001)
+    assert too_long.value.code == 50035
+    view = discord.ui.View()
+    for _ in range(2):
+        view.add_item(discord.ui.Button(label="같은", custom_id="same"))
+    with pytest.raises(discord.HTTPException, match="unique"):
+        await channel.send("버튼", view=view)
+    assert CHANNEL not in fake.messages

@@ -196,3 +196,16 @@ async def test_a_chat_id_that_is_not_a_discord_id_is_rejected() -> None:
     async with FakeDiscord() as fake, running_adapter(fake) as adapter:
         outcome = await adapter.send(bad, BREAKING)
     assert isinstance(outcome, Rejected)
+
+
+async def test_buttons_discord_would_refuse_as_given_still_arrive() -> None:
+    twice = Button("IT", "subscribe", "IT")
+    many = tuple(Button(f"분야 {n}" * 20, "toggle", f"분야 {n}") for n in range(30))
+    reply = Reply(text="고르세요", buttons=(twice, twice, *many))
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        outcome = await adapter.reply(channel(), reply)
+        [message] = await fake.wait_messages(CHANNEL, 1)
+    assert isinstance(outcome, Sent)  # the fake refuses duplicates, long labels, > 25 buttons
+    buttons = [b for row in message["components"] for b in row["components"]]
+    assert len(buttons) == 25
+    assert buttons[0]["custom_id"] != buttons[1]["custom_id"]

@@ -25,6 +25,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -435,7 +436,7 @@ class FakeDiscord:
             ("POST", "/users/@me/channels", self._open_dm, True),
             ("POST", r"/interactions/(?P<id>\d+)/(?P<token>[^/]+)/callback", self._callback, False),
             ("POST", hook, self._followup, False),
-            ("PATCH", hook + "/messages/@original", self._followup, False),
+            ("PATCH", hook + "/messages/@original", partial(self._followup, edit=True), False),
             ("DELETE", hook + "/messages/@original", self._delete_original, False),
         ]
         return [(m, re.compile(p), h, a) for m, p, h, a in table]
@@ -453,6 +454,8 @@ class FakeDiscord:
         return 200, stored
 
     def _post_message(self, args: dict[str, str], body: Any) -> Answer:
+        if errors := payloads.form_errors(body):
+            return _invalid(errors)
         channel = int(args["channel"])
         message = payloads.message(next(self._ids), channel, body)
         self.messages.setdefault(channel, []).append(message)
@@ -495,11 +498,13 @@ class FakeDiscord:
         answer["response_message_ephemeral"] = bool(data.get("flags", 0) & EPHEMERAL)
         return 200, {"interaction": answer}
 
-    def _followup(self, args: dict[str, str], body: Any) -> Answer:
+    def _followup(self, args: dict[str, str], body: Any, *, edit: bool = False) -> Answer:
         """A followup (POST) or an edit of the original answer (PATCH): what the user sees."""
         interaction = self.interactions.get(args["token"])
         if interaction is None or interaction.callback is None:
             return 404, {"code": 10015, "message": "Unknown Webhook"}
+        if errors := payloads.form_errors(body, edit=edit):
+            return _invalid(errors)
         channel = interaction.channel_id
         message = payloads.message(next(self._ids), channel, body, webhook=True)
         interaction.messages.append(message)
@@ -522,6 +527,10 @@ class _Where:
     user_id: int = USER_ID
     permissions: int = MODERATOR
     locale: str = "ko"
+
+
+def _invalid(errors: list[str]) -> Answer:
+    return 400, {"code": 50035, "message": "Invalid Form Body: " + "; ".join(errors)}
 
 
 def _scope(args: dict[str, str]) -> int | None:

@@ -179,3 +179,53 @@ def stored_command(
     if guild_id is not None:
         stored["guild_id"] = str(guild_id)
     return stored
+
+
+def form_errors(body: dict[str, Any], *, edit: bool = False) -> list[str]:
+    """What Discord would refuse in a message body (code 50035), as short reasons.
+
+    Checks the limits an adapter is most likely to break: lengths, an empty
+    message, embed sizes, button rows and duplicate custom ids.
+    """
+    errors: list[str] = []
+    content = body.get("content") or ""
+    embeds = body.get("embeds") or []
+    rows = body.get("components") or []
+    if len(content) > 2000:
+        errors.append("content: must be 2000 or fewer in length")
+    if not edit and not (content or embeds or rows):
+        errors.append("Cannot send an empty message")
+    for embed in embeds:
+        errors += _embed_errors(embed)
+    errors += _component_errors(rows)
+    return errors
+
+
+def _embed_errors(embed: dict[str, Any]) -> list[str]:
+    limits = {"title": 256, "description": 4096}
+    texts = {key: embed.get(key) or "" for key in limits}
+    texts["footer"] = (embed.get("footer") or {}).get("text") or ""
+    texts["author"] = (embed.get("author") or {}).get("name") or ""
+    limits |= {"footer": 2048, "author": 256}
+    errors = [f"embeds.{k}: too long" for k, text in texts.items() if len(text) > limits[k]]
+    if sum(len(text) for text in texts.values()) > 6000:
+        errors.append("embeds: total size exceeds 6000")
+    for key in ("url",):
+        if embed.get(key) and not str(embed[key]).startswith(("http://", "https://")):
+            errors.append(f"embeds.{key}: not a URL")
+    return errors
+
+
+def _component_errors(rows: list[dict[str, Any]]) -> list[str]:
+    buttons = [button for row in rows for button in row.get("components", [])]
+    ids = [button.get("custom_id") for button in buttons if button.get("custom_id")]
+    errors = []
+    if len(rows) > 5 or any(len(row.get("components", [])) > 5 for row in rows):
+        errors.append("components: at most 5 rows of 5")
+    if len(ids) != len(set(ids)):
+        errors.append("components: custom_id must be unique")
+    if any(len(i) > 100 for i in ids):
+        errors.append("components: custom_id too long")
+    if any(not 1 <= len(button.get("label") or "") <= 80 for button in buttons):
+        errors.append("components: label must be 1-80 long")
+    return errors
