@@ -179,7 +179,7 @@ class DiscordAdapter:
         )
         client.http.max_ratelimit_timeout = INLINE_RATE_LIMIT_WAIT
         tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
-        define_commands(tree, interactions)
+        await define_commands(tree, interactions)
         self._client = client
         try:
             await self._login(client)

@@ -212,8 +212,27 @@ def _name(interaction: Interaction) -> str:
 # --- the commands -------------------------------------------------------------------------
 
 
-def define_commands(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+def _t(english: str, korean: str) -> app_commands.locale_str:
+    """A text shown in Discord's command menus: English, and Korean for Korean clients."""
+    return app_commands.locale_str(english, ko=korean)
+
+
+class KoreanTranslator(app_commands.Translator):
+    """Gives Discord the Korean of each `_t` text, so every user reads their own language."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        korean = string.extras.get("ko")
+        return korean if locale is discord.Locale.korean and isinstance(korean, str) else None
+
+
+async def define_commands(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
     """Register every slash command on `tree` (global; synced to a guild when configured)."""
+    await tree.set_translator(KoreanTranslator())
     tree.error(on.on_error)
     _define_reading(tree, on)
     _define_subscriptions(tree, on)
@@ -221,23 +240,23 @@ def define_commands(tree: app_commands.CommandTree[Any], on: Interactions) -> No
 
 
 def _define_reading(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
-    @tree.command(name="start", description="뉴스 알림 시작하기 / Get started with news alerts")
+    @tree.command(name="start", description=_t("Start news alerts", "뉴스 알림 시작하기"))
     async def start(interaction: Interaction) -> None:
         await on.command(interaction, "start")
 
-    @tree.command(name="help", description="명령어 안내 / What I can do")
+    @tree.command(name="help", description=_t("What I can do", "명령어 안내"))
     async def help_(interaction: Interaction) -> None:
         await on.command(interaction, "help")
 
-    @tree.command(name="latest", description="최신 기사 / Latest posts")
-    @app_commands.describe(count="몇 개 / How many (1-20)")
+    @tree.command(name="latest", description=_t("Latest posts", "최신 기사"))
+    @app_commands.describe(count=_t("How many (1-20)", "몇 개 (1-20)"))
     async def latest(
         interaction: Interaction, count: app_commands.Range[int, 1, 20] | None = None
     ) -> None:
         await on.command(interaction, "latest", "" if count is None else str(count))
 
-    @tree.command(name="category", description="분야별 최신 기사 / Latest posts in a category")
-    @app_commands.describe(name="분야 / Category")
+    @tree.command(name="category", description=_t("Latest posts in a category", "분야별 최신 기사"))
+    @app_commands.describe(name=_t("Category", "분야"))
     async def category(interaction: Interaction, name: str) -> None:
         await on.command(interaction, "category", name)
 
@@ -245,20 +264,20 @@ def _define_reading(tree: app_commands.CommandTree[Any], on: Interactions) -> No
     async def category_names(interaction: Interaction, current: str) -> Choices:
         return await on.complete(interaction, current)
 
-    @tree.command(name="categories", description="분야 목록 / All categories")
+    @tree.command(name="categories", description=_t("All categories", "분야 목록"))
     async def categories(interaction: Interaction) -> None:
         await on.command(interaction, "categories")
 
 
 def _define_subscriptions(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
-    @tree.command(name="subscribe", description="이 채널에 분야 알림 받기 / Subscribe this channel")
-    @app_commands.describe(category="분야, all 또는 breaking / A category, all or breaking")
+    @tree.command(name="subscribe", description=_t("Get alerts here", "이 채팅에서 알림 받기"))
+    @app_commands.describe(category=_t("A category, all or breaking", "분야, all 또는 breaking"))
     @app_commands.default_permissions(manage_channels=True)
     async def subscribe(interaction: Interaction, category: str) -> None:
         await on.command(interaction, "subscribe", one_name(category))
 
-    @tree.command(name="unsubscribe", description="분야 알림 끄기 / Unsubscribe this channel")
-    @app_commands.describe(category="분야 / Category")
+    @tree.command(name="unsubscribe", description=_t("Stop alerts here", "이 채팅의 알림 끄기"))
+    @app_commands.describe(category=_t("Category, or all", "분야 또는 all"))
     @app_commands.default_permissions(manage_channels=True)
     async def unsubscribe(interaction: Interaction, category: str) -> None:
         await on.command(interaction, "unsubscribe", one_name(category))
@@ -268,16 +287,16 @@ def _define_subscriptions(tree: app_commands.CommandTree[Any], on: Interactions)
     async def subscription_names(interaction: Interaction, current: str) -> Choices:
         return await on.complete(interaction, current, ALL, BREAKING)
 
-    @tree.command(name="subscriptions", description="구독 중인 분야 / This channel's subscriptions")
+    @tree.command(name="subscriptions", description=_t("What this chat follows", "이 채팅의 구독"))
     async def subscriptions(interaction: Interaction) -> None:
         await on.command(interaction, "subscriptions")
 
-    @tree.command(name="lang", description="언어 / Language")
-    @app_commands.describe(code="ko 또는 en / ko or en")
+    @tree.command(name="lang", description=_t("Reply language", "답변 언어"))
+    @app_commands.describe(code=_t("Language", "언어"))
     @app_commands.choices(
         code=[
-            app_commands.Choice(name="한국어", value="ko"),
-            app_commands.Choice(name="English", value="en"),
+            app_commands.Choice(name=_t("Korean", "한국어"), value="ko"),
+            app_commands.Choice(name=_t("English", "영어"), value="en"),
         ]
     )
     async def lang(interaction: Interaction, code: app_commands.Choice[str]) -> None:
@@ -285,9 +304,10 @@ def _define_subscriptions(tree: app_commands.CommandTree[Any], on: Interactions)
 
 
 def _define_admin(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
-    @tree.command(name="broadcast", description="전체 공지 (관리자) / Broadcast (admins)")
+    @tree.command(name="broadcast", description=_t("Broadcast (admins)", "전체 공지 (관리자)"))
     @app_commands.describe(
-        text="보낼 내용 / The message", category="이 분야 구독자에게만 / Only this category"
+        text=_t("The message", "보낼 내용"),
+        category=_t("Only this category's subscribers", "이 분야 구독자에게만"),
     )
     async def broadcast(interaction: Interaction, text: str, category: str | None = None) -> None:
         # The core's syntax, shared with Telegram: `#IT text` for one category.
@@ -298,7 +318,7 @@ def _define_admin(tree: app_commands.CommandTree[Any], on: Interactions) -> None
     async def broadcast_names(interaction: Interaction, current: str) -> Choices:
         return await on.complete(interaction, current)
 
-    @tree.command(name="stats", description="통계 (관리자) / Statistics (admins)")
+    @tree.command(name="stats", description=_t("Statistics (admins)", "통계 (관리자)"))
     async def stats(interaction: Interaction) -> None:
         await on.command(interaction, "stats")
 
@@ -316,13 +336,12 @@ async def sync_commands(
     """
     app_id = client.application_id
     assert app_id is not None, "application_id is known after login"
-    local = [command.to_dict(tree) for command in tree.get_commands()]
+    translator = tree.translator
+    assert translator is not None, "define_commands sets it"
+    local = [await c.get_translated_payload(tree, translator) for c in tree.get_commands()]
     http = client.http
     try:
-        if guild_id is None:
-            remote = await http.get_global_commands(app_id)
-        else:
-            remote = await http.get_guild_commands(app_id, guild_id)
+        remote = await _registered(http, app_id, guild_id)
         if _definitions(remote) == _definitions(local):
             log.info("slash commands unchanged; not synced")
             return
@@ -333,6 +352,16 @@ async def sync_commands(
         log.info("synced %d slash commands (%s)", len(local), guild_id or "global")
     except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
         log.warning("slash commands not synced, the old ones stay: %s", type(exc).__name__)
+
+
+async def _registered(http: Any, app_id: int, guild_id: int | None) -> Any:
+    # discord.py's own getters omit `with_localizations`, without which Discord
+    # leaves out the translations and every start would look like a change.
+    path = "/applications/{application_id}/commands"
+    if guild_id is not None:
+        path = "/applications/{application_id}/guilds/{guild_id}/commands"
+    route = discord.http.Route("GET", path, application_id=app_id, guild_id=guild_id)
+    return await http.request(route, params={"with_localizations": "true"})
 
 
 def _definitions(commands: Any) -> list[dict[str, Any]]:
@@ -347,6 +376,7 @@ def _comparable(command: Mapping[str, Any]) -> dict[str, Any]:
         "description": command.get("description", ""),
         "type": command.get("type", 1),
         "default_member_permissions": None if perms is None else str(perms),
+        "description_localizations": command.get("description_localizations") or {},
         "options": [_comparable_option(o) for o in command.get("options") or ()],
     }
 
@@ -359,6 +389,10 @@ def _comparable_option(option: Mapping[str, Any]) -> dict[str, Any]:
         "type": option["type"],
         "required": bool(option.get("required", False)),
         "autocomplete": bool(option.get("autocomplete", False)),
-        "choices": [(c["name"], c["value"]) for c in option.get("choices") or ()],
+        "description_localizations": option.get("description_localizations") or {},
+        "choices": [
+            (c["name"], c["value"], c.get("name_localizations") or {})
+            for c in option.get("choices") or ()
+        ],
         **{key: option.get(key) for key in keys},
     }

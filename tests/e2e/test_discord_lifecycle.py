@@ -84,6 +84,9 @@ async def test_commands_are_registered_with_their_exact_names_and_options() -> N
     assert commands["subscribe"]["default_member_permissions"] == manage_channels
     assert commands["unsubscribe"]["default_member_permissions"] == manage_channels
     assert commands["latest"]["default_member_permissions"] is None
+    assert commands["latest"]["description"] == "Latest posts"
+    assert commands["latest"]["description_localizations"] == {"ko": "최신 기사"}
+    assert [c["name_localizations"] for c in lang_choices] == [{"ko": "한국어"}, {"ko": "영어"}]
 
 
 async def test_commands_are_synced_only_when_their_definitions_changed() -> None:

@@ -416,7 +416,8 @@ class FakeDiscord:
             if method == request.method and match:
                 if needs_auth and auth != f"Bot {self.token}":
                     return _json(401, {"code": 0, "message": "401: Unauthorized"})
-                status, payload = handler(match.groupdict(), body)
+                # Handlers see the path's parts and the query string alike.
+                status, payload = handler({**request.query, **match.groupdict()}, body)
                 return _json(status, payload)
         return _json(404, {"code": 0, "message": f"404: Not Found ({request.method} {path})"})
 
@@ -442,7 +443,11 @@ class FakeDiscord:
         return [(m, re.compile(p), h, a) for m, p, h, a in table]
 
     def _get_commands(self, args: dict[str, str], _: Any) -> Answer:
-        return 200, self.commands.get(_scope(args), [])
+        commands = self.commands.get(_scope(args), [])
+        if args.get("with_localizations") == "true":
+            return 200, commands
+        # As Discord does: translations only when asked for.
+        return 200, [payloads.without_localizations(command) for command in commands]
 
     def _put_commands(self, args: dict[str, str], body: Any) -> Answer:
         scope = _scope(args)

@@ -229,3 +229,16 @@ def _component_errors(rows: list[dict[str, Any]]) -> list[str]:
     if any(not 1 <= len(button.get("label") or "") <= 80 for button in buttons):
         errors.append("components: label must be 1-80 long")
     return errors
+
+
+def without_localizations(value: Any) -> Any:
+    """`value` with every `*_localizations` key dropped, at any depth."""
+    if isinstance(value, dict):
+        return {
+            k: without_localizations(v)
+            for k, v in value.items()
+            if not k.endswith("_localizations")
+        }
+    if isinstance(value, list):
+        return [without_localizations(item) for item in value]
+    return value
