@@ -4,7 +4,8 @@ The command names and options are what users type and what Discord stores, so
 they change only on purpose. Every interaction is answered: commands are
 deferred first (Discord allows 3 s; the core needs the database), then the
 core's `Reply` arrives as the followup; an error anywhere still gets a short
-private answer.
+private answer. Their menu texts come in English and Korean, and `sync_commands`
+registers them with Discord only when something users see has changed.
 """
 
 from __future__ import annotations
