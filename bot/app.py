@@ -14,12 +14,16 @@ import socket
 import sys
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
 from typing import TextIO
 
 import aiohttp
 
+from bot.api import build_api, serve
 from bot.config import Settings
 from bot.delivery import Dispatcher
+from bot.errors import StoreError
+from bot.metrics import Metrics
 from bot.models import ALL
 from bot.sources import build_source
 from bot.watcher import Watcher
@@ -59,6 +63,18 @@ async def prepare_console(store: Store, adapters: Sequence[Adapter]) -> None:
             await store.subscribe(chat, [ALL])
 
 
+@dataclass
+class Parts:
+    """Everything `App.run` assembled, for the running phase."""
+
+    store: Store
+    adapters: list[Adapter]
+    watcher: Watcher
+    dispatcher: Dispatcher
+    commands: Commands
+    metrics: Metrics
+
+
 class App:
     """newsbot, assembled. `run` returns the process's exit status."""
 
@@ -69,44 +85,73 @@ class App:
         self._out = out or sys.stdout
         self._interactive = interactive
         self.stop = asyncio.Event()
+        #: Set once every part is up (tests and the API wait on it).
+        self.ready = asyncio.Event()
 
     async def run(self, *, once: bool = False) -> int:
-        settings = self.settings
         async with AsyncExitStack() as stack:
-            store = await stack.enter_async_context(open_store(settings.database_url))
-            await upgrade(store.engine)
-            session = await stack.enter_async_context(aiohttp.ClientSession())
-            adapters = build_adapters(
-                settings, out=self._out, interactive=not once and self._interactive
-            )
-            owner = f"{socket.gethostname()}:{os.getpid()}"
-            dispatcher = Dispatcher(store, adapters, settings.delivery, owner=owner)
-            commands = Commands(
-                store, CommandsConfig(admins=frozenset(settings.admins)), on_planned=dispatcher.wake
-            )
-            watcher = Watcher(
-                [build_source(s, session) for s in settings.sources],
-                store,
-                on_planned=dispatcher.wake,
-            )
-            await prepare_console(store, adapters)
-            for adapter in adapters:
-                await adapter.start(commands)
-                stack.push_async_callback(adapter.stop)
-            log.info(
-                "newsbot running: %d sources, platforms: %s",
-                len(settings.sources),
-                ", ".join(a.platform for a in adapters),
-            )
+            parts = await self._assemble(stack, interactive=self._interactive and not once)
             if once:
-                await watcher.run_once()
-                await dispatcher.drain()
+                await parts.watcher.run_once()
+                await parts.dispatcher.drain()
                 return 0
+            await self._serve_api(stack, parts)
             self._handle_signals()
+            self.ready.set()
             async with asyncio.TaskGroup() as group:
-                group.create_task(watcher.run(self.stop))
-                group.create_task(dispatcher.run(self.stop))
+                group.create_task(parts.watcher.run(self.stop))
+                group.create_task(parts.dispatcher.run(self.stop))
         return 0
+
+    async def _assemble(self, stack: AsyncExitStack, *, interactive: bool) -> Parts:
+        settings = self.settings
+        store = await stack.enter_async_context(open_store(settings.database_url))
+        await upgrade(store.engine)
+        session = await stack.enter_async_context(aiohttp.ClientSession())
+        metrics = Metrics()
+        adapters = build_adapters(settings, out=self._out, interactive=interactive)
+        owner = f"{socket.gethostname()}:{os.getpid()}"
+        dispatcher = Dispatcher(store, adapters, settings.delivery, owner=owner, metrics=metrics)
+        admins = CommandsConfig(admins=frozenset(settings.admins))
+        commands = Commands(store, admins, on_planned=dispatcher.wake)
+        sources = [build_source(s, session) for s in settings.sources]
+        watcher = Watcher(sources, store, on_planned=dispatcher.wake, metrics=metrics)
+        await prepare_console(store, adapters)
+        for adapter in adapters:
+            await adapter.start(commands)
+            stack.push_async_callback(adapter.stop)
+        log.info(
+            "newsbot running: %d sources, platforms: %s",
+            len(settings.sources),
+            ", ".join(a.platform for a in adapters),
+        )
+        return Parts(store, adapters, watcher, dispatcher, commands, metrics)
+
+    async def _serve_api(self, stack: AsyncExitStack, parts: Parts) -> None:
+        """The push API, health and metrics, when `NEWSBOT_API_TOKEN` is set."""
+        token = self.settings.api.token
+        if token is None:
+            return
+
+        async def health() -> dict[str, bool]:
+            checks: dict[str, bool] = {a.platform: a.connected for a in parts.adapters}
+            try:
+                await parts.store.ping()
+                checks["database"] = True
+            except StoreError:
+                checks["database"] = False
+            return checks
+
+        app = build_api(
+            parts.store,
+            token=token.get_secret_value(),
+            metrics=parts.metrics,
+            health=health,
+            on_planned=parts.dispatcher.wake,
+        )
+        runner = await serve(app, self.settings.api.listen)
+        stack.push_async_callback(runner.cleanup)
+        log.info("API listening on %s", self.settings.api.listen)
 
     def _handle_signals(self) -> None:
         loop = asyncio.get_running_loop()

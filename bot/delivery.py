@@ -17,7 +17,9 @@ from typing import Protocol
 
 from bot.config import DeliverySettings
 from bot.formatter import alert_for_broadcast, alert_for_post
+from bot.metrics import Metrics
 from bot.models import (
+    Action,
     Alert,
     Chat,
     ChatGone,
@@ -53,6 +55,10 @@ class Sender(Protocol):
     def limits(self) -> PlatformLimits: ...
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome: ...
+
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome: ...
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +121,57 @@ def judge(
     raise AssertionError(f"unknown outcome {outcome!r}")
 
 
+#: An edit or deletion that keeps failing is given up after this many tries.
+MAX_ACTION_ATTEMPTS = 8
+
+
+def judge_action(
+    delivery: Delivery, outcome: Outcome, *, now: datetime, rng: random.Random
+) -> Verdict:
+    """The next state of a sent row after an owed edit or deletion. Pure.
+
+    The row stays `sent` (or becomes `deleted`); only the owed action changes.
+    """
+    row, action = delivery.id, delivery.action
+    done = DeliveryState.DELETED if action == Action.DELETE else DeliveryState.SENT
+    match outcome:
+        case Sent():
+            return Verdict(DeliveryResult(row, done, counts_as_attempt=False))
+        case RetryAfter(seconds):
+            later = now + timedelta(seconds=seconds)
+            result = DeliveryResult(
+                row,
+                DeliveryState.SENT,
+                next_attempt_at=later,
+                counts_as_attempt=False,
+                action=action,
+            )
+            return Verdict(result)
+        case ChatMoved(new_chat_id):
+            result = DeliveryResult(
+                row,
+                DeliveryState.SENT,
+                next_attempt_at=now,
+                counts_as_attempt=False,
+                action=action,
+            )
+            return Verdict(result, moved_to=new_chat_id)
+        case ChatGone(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=reason), gone=True)
+        case Rejected(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=f"{action}: {reason}"))
+        case TransientFailure(reason):
+            if delivery.attempts >= MAX_ACTION_ATTEMPTS:
+                error = f"{action} gave up: {reason}"
+                return Verdict(DeliveryResult(row, DeliveryState.SENT, error=error))
+            later = now + backoff(delivery.attempts, rng)
+            result = DeliveryResult(
+                row, DeliveryState.SENT, error=reason, next_attempt_at=later, action=action
+            )
+            return Verdict(result)
+    raise AssertionError(f"unknown outcome {outcome!r}")
+
+
 def stale_reason(delivery: Delivery, now: datetime, settings: DeliverySettings) -> str | None:
     """Why an alert is too old to be worth sending now, or None."""
     post = delivery.post
@@ -145,8 +202,10 @@ class Dispatcher:
         owner: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or Metrics()
         self._senders: Mapping[str, Sender] = {s.platform: s for s in senders}
         self._limiters = {s.platform: PlatformLimiter(s.limits) for s in senders}
         self._settings = settings
@@ -235,6 +294,11 @@ class Dispatcher:
         return futures
 
     def _settle_early(self, delivery: Delivery, now: datetime) -> Verdict | None:
+        if delivery.action == Action.DELETE and delivery.message_id is None:
+            # Recalled before it was ever sent: nothing to delete, nothing to send.
+            return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error="recalled"))
+        if delivery.action is not None:
+            return None
         if not delivery.chat.active:
             return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error="chat inactive"))
         reason = stale_reason(delivery, now, self._settings)
@@ -253,9 +317,12 @@ class Dispatcher:
                 limiter.pause_all(outcome.seconds)
             else:
                 limiter.pause_chat(delivery.chat, outcome.seconds)
-        verdict = judge(
-            delivery, outcome, now=self._clock(), settings=self._settings, rng=self._rng
-        )
+        now = self._clock()
+        if delivery.action is not None:
+            verdict = judge_action(delivery, outcome, now=now, rng=self._rng)
+        else:
+            verdict = judge(delivery, outcome, now=now, settings=self._settings, rng=self._rng)
+            self._count(delivery, verdict, now)
         if not isinstance(outcome, Sent):
             log.info(
                 "delivery %s to %s:%s: %s",
@@ -265,6 +332,15 @@ class Dispatcher:
                 verdict.result.error or "moved",
             )
         return verdict
+
+    def _count(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
+        platform = delivery.chat.platform
+        if verdict.result.state == DeliveryState.SENT:
+            self._metrics.alerts_sent.labels(platform).inc()
+            waited = (now - delivery.created_at).total_seconds()
+            self._metrics.delivery_seconds.labels(platform).observe(max(0.0, waited))
+        elif verdict.result.state == DeliveryState.FAILED:
+            self._metrics.alerts_failed.labels(platform).inc()
 
     async def _record(self, verdicts: Sequence[Verdict], claimed: Sequence[Delivery]) -> None:
         chats = {d.id: d.chat for d in claimed}
@@ -279,9 +355,15 @@ class Dispatcher:
 
 
 async def _guarded_send(sender: Sender, delivery: Delivery) -> Outcome:
-    """An adapter's bug must not stop delivery to everyone else: it becomes a retry."""
+    """Send, edit or delete; an adapter's bug must not stop the others: it becomes a retry."""
+    chat, message_id = delivery.chat, delivery.message_id
     try:
-        return await sender.send(delivery.chat, alert_for(delivery, sender.limits))
+        if delivery.action == Action.DELETE and message_id is not None:
+            return await sender.delete(chat, message_id)
+        alert = alert_for(delivery, sender.limits)
+        if delivery.action == Action.EDIT and message_id is not None:
+            return await sender.edit(chat, message_id, alert)
+        return await sender.send(chat, alert)
     except Exception as exc:
         log.exception("%s adapter failed on delivery %s", sender.platform, delivery.id)
         return TransientFailure(f"adapter error: {type(exc).__name__}")

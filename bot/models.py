@@ -153,6 +153,15 @@ class DeliveryState(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    #: Sent, then taken back by a recall.
+    DELETED = "deleted"
+
+
+class Action(enum.StrEnum):
+    """Work on a message already sent: bring it up to date, or take it back."""
+
+    EDIT = "edit"
+    DELETE = "delete"
 
 
 #: Lower sorts first: broadcasts, then breaking alerts, then the rest.
@@ -177,6 +186,8 @@ class Delivery:
     created_at: datetime
     message_id: str | None = None
     error: str | None = None
+    #: Set on a sent row that must be edited or deleted.
+    action: Action | None = None
 
 
 @dataclass(frozen=True, slots=True)

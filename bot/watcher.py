@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import SourceError, StoreError
+from bot.metrics import Metrics
 from bot.models import Post, SourceState
 from bot.normalize import Skipped, SourceRules, normalize
 from bot.sources import FetchResult, Source
@@ -81,8 +82,10 @@ class Watcher:
         on_planned: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sources = list(sources)
+        self._metrics = metrics or Metrics()
         self._store = store
         self._on_planned = on_planned
         self._clock = clock
@@ -112,7 +115,8 @@ class Watcher:
         state = await self._store.source_state(name)
         now = self._clock()
         try:
-            result = await source.fetch(state)
+            with self._metrics.fetch_seconds.time():
+                result = await source.fetch(state)
         except SourceError as exc:
             return await self._failed(source, state, now, str(exc))
         except Exception as exc:
@@ -144,6 +148,8 @@ class Watcher:
         except StoreError as exc:
             log.error("source %s: could not store: %s", name, exc)
             return CheckReport(name, ok=False, error=str(exc))
+        if stored.alerted:
+            self._metrics.posts_ingested.labels(name).inc(len(stored.alerted))
         if stored.planned:
             self._on_planned()
         if stored.alerted or skipped:
@@ -165,6 +171,7 @@ class Watcher:
     async def _failed(
         self, source: Source, state: SourceState, now: datetime, error: str
     ) -> CheckReport:
+        self._metrics.fetch_errors.labels(source.settings.name).inc()
         failures = state.failures + 1
         delay = next_delay(source.settings.interval, failures, self._rng)
         log.warning(

@@ -336,6 +336,31 @@ async def _broadcast_cancel(cmds: Commands, chat: Chat, inv: Invocation) -> Repl
     return Reply(say(chat.language, key, id=draft_id), edit=True)
 
 
+async def _recall(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
+    """`/recall 12` takes broadcast #12 back; `/recall post 34` a post's alerts."""
+    refusal = _refused(cmds, chat, inv)
+    if refusal is not None:
+        return refusal
+    lang = chat.language
+    words = inv.args.split()
+    is_post = len(words) == 2 and words[0].lower() == "post"
+    number = words[-1] if words else ""
+    if not number.isdigit() or len(words) != (2 if is_post else 1) or len(number) > 18:
+        return Reply(say(lang, "recall_usage"), private=True)
+    what = say(lang, "post_word" if is_post else "broadcast_word")
+    if is_post:
+        counts = await cmds.store.recall_post(int(number))
+    else:
+        counts = await cmds.store.recall_broadcast(int(number))
+    if counts is None:
+        return Reply(say(lang, "recall_unknown", what=what, id=number), private=True)
+    cmds.on_planned()
+    log.info("%s #%s recalled by %s:%s", what, number, chat.platform, inv.user_id)
+    cancelled, deleting = counts
+    text = say(lang, "recalled", what=what, id=number, cancelled=cancelled, deleting=deleting)
+    return Reply(text, private=True)
+
+
 async def _stats(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     refusal = _refused(cmds, chat, inv)
     if refusal is not None:
@@ -371,6 +396,7 @@ _HANDLERS: dict[str, Handler] = {
     "broadcast": _broadcast,
     "broadcast_send": _broadcast_send,
     "broadcast_cancel": _broadcast_cancel,
+    "recall": _recall,
     "stats": _stats,
 }
 

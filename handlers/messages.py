@@ -33,8 +33,8 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "/lang ko|en — change the language",
     ),
     "admin_help": (
-        "관리자: /broadcast [#카테고리] 내용, /stats",
-        "Admins: /broadcast [#CATEGORY] TEXT, /stats",
+        "관리자: /broadcast [#카테고리] 내용, /recall 방송번호, /recall post 기사번호, /stats",
+        "Admins: /broadcast [#CATEGORY] TEXT, /recall BROADCAST_ID, /recall post POST_ID, /stats",
     ),
     "unknown_command": ("알 수 없는 명령어입니다: /{command}", "Unknown command: /{command}"),
     "too_long": (
@@ -109,6 +109,18 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "방송 #{id}은(는) 이미 보냈거나 취소되었습니다.",
         "Broadcast #{id} was already sent or cancelled.",
     ),
+    "recall_usage": (
+        "사용법: /recall 방송번호 또는 /recall post 기사번호",
+        "Usage: /recall BROADCAST_ID or /recall post POST_ID",
+    ),
+    "recall_unknown": ("{what} #{id}을(를) 찾을 수 없습니다.", "There is no {what} #{id}."),
+    "recalled": (
+        "{what} #{id} 회수: 대기 중 {cancelled}건 취소, 보낸 메시지 {deleting}건 삭제 중.",
+        "{what} #{id} recalled: {cancelled} queued cancelled, {deleting} sent messages "
+        "being deleted.",
+    ),
+    "broadcast_word": ("방송", "Broadcast"),
+    "post_word": ("기사", "Post"),
     "send": ("보내기", "Send"),
     "cancel": ("취소", "Cancel"),
     "stats": (

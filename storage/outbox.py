@@ -16,6 +16,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    case,
     exists,
     func,
     insert,
@@ -31,6 +32,7 @@ from bot.models import (
     BREAKING,
     PRIORITY_BREAKING,
     PRIORITY_NORMAL,
+    Action,
     Delivery,
     DeliveryState,
     Post,
@@ -59,14 +61,46 @@ class DeliveryResult:
     next_attempt_at: datetime | None = None
     #: False for a wait the platform imposed (429): it is not the row's fault.
     counts_as_attempt: bool = True
+    #: The edit or deletion still owed on this row after this attempt, if any.
+    action: Action | None = None
 
 
-async def known_guids(conn: AsyncConnection, source: str, guids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """What a stored post said, to tell whether the source changed it."""
+
+    id: int
+    title: str
+    excerpt: str
+    seen_at: datetime
+    alerted: bool
+
+
+async def stored_versions(
+    conn: AsyncConnection, source: str, guids: Sequence[str]
+) -> dict[str, StoredVersion]:
+    """The stored posts of `source` among `guids`, by guid."""
+    found: dict[str, StoredVersion] = {}
+    columns = (posts.c.guid, posts.c.id, posts.c.title, posts.c.excerpt, posts.c.seen_at)
     for part in chunks(guids):
-        query = select(posts.c.guid).where(posts.c.source == source, posts.c.guid.in_(part))
-        found.update((await conn.execute(query)).scalars())
+        query = select(*columns, posts.c.alerted).where(
+            posts.c.source == source, posts.c.guid.in_(part)
+        )
+        for row in await conn.execute(query):
+            found[row.guid] = StoredVersion(
+                row.id, row.title, row.excerpt, row.seen_at, bool(row.alerted)
+            )
     return found
+
+
+async def revise_post(conn: AsyncConnection, post_id: int, post: Post, now: datetime) -> None:
+    """Store the source's correction and owe an edit of every message already sent."""
+    await conn.execute(
+        update(posts)
+        .where(posts.c.id == post_id)
+        .values(title=post.title, excerpt=post.excerpt, revision=posts.c.revision + 1)
+    )
+    await owe_edits(conn, post_id, now)
 
 
 async def known_fingerprints(conn: AsyncConnection, prints: Sequence[str]) -> set[str]:
@@ -176,7 +210,12 @@ def _due(platforms: Sequence[str], now: datetime) -> ColumnElement[bool]:
     orphaned = and_(
         deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.lease_until < now
     )
-    return and_(deliveries.c.platform.in_(platforms), or_(pending, orphaned))
+    owed = and_(
+        deliveries.c.state == DeliveryState.SENT.value,
+        deliveries.c.action.is_not(None),
+        deliveries.c.next_attempt_at <= now,
+    )
+    return and_(deliveries.c.platform.in_(platforms), or_(pending, orphaned, owed))
 
 
 async def claim(
@@ -254,6 +293,14 @@ async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: 
             lease_owner=None,
             lease_until=None,
             finished_at=bindparam("new_finished_at", type_=deliveries.c.finished_at.type),
+            # A recall that arrived while the row was in flight must survive its settling.
+            action=case(
+                (
+                    and_(bindparam("keep_delete"), deliveries.c.action == Action.DELETE.value),
+                    Action.DELETE.value,
+                ),
+                else_=bindparam("new_action"),
+            ),
         )
     )
     rows = [
@@ -265,6 +312,8 @@ async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: 
             "new_next_attempt_at": r.next_attempt_at,
             "attempt": 1 if r.counts_as_attempt else 0,
             "new_finished_at": None if r.state == DeliveryState.PENDING else now,
+            "new_action": r.action.value if r.action else None,
+            "keep_delete": r.action is None and r.state != DeliveryState.DELETED,
         }
         for r in results
     ]
@@ -284,6 +333,47 @@ async def fail_pending_for_chats(
             )
             .values(state=DeliveryState.FAILED.value, error=reason)
         )
+
+
+async def owe_edits(conn: AsyncConnection, post_id: int, now: datetime) -> int:
+    """Every message already sent for `post_id` must be edited to its new text."""
+    result = await conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.post_id == post_id,
+            deliveries.c.state == DeliveryState.SENT.value,
+            deliveries.c.message_id.is_not(None),
+        )
+        .values(action=Action.EDIT.value, next_attempt_at=now)
+    )
+    return result.rowcount or 0
+
+
+async def recall(
+    conn: AsyncConnection, condition: ColumnElement[bool], now: datetime
+) -> tuple[int, int]:
+    """Cancel what is still queued and owe a deletion of what was sent; returns both counts."""
+    cancelled = await conn.execute(
+        update(deliveries)
+        .where(condition, deliveries.c.state == DeliveryState.PENDING.value)
+        .values(state=DeliveryState.FAILED.value, error="recalled", finished_at=now)
+    )
+    deleting = await conn.execute(
+        update(deliveries)
+        .where(
+            condition,
+            or_(
+                and_(
+                    deliveries.c.state == DeliveryState.SENT.value,
+                    deliveries.c.message_id.is_not(None),
+                ),
+                # In flight: the deletion waits until the send has been recorded.
+                deliveries.c.state == DeliveryState.SENDING.value,
+            ),
+        )
+        .values(action=Action.DELETE.value, next_attempt_at=now)
+    )
+    return cancelled.rowcount or 0, deleting.rowcount or 0
 
 
 async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> datetime | None:

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from bot.models import (
+    Action,
     Broadcast,
     Chat,
     ChatKind,
@@ -85,6 +86,7 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         created_at=row["created_at"],
         message_id=row["message_id"],
         error=row["error"],
+        action=Action(row["action"]) if row["action"] else None,
     )
 
 

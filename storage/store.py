@@ -61,6 +61,8 @@ class IngestResult:
     recorded: int
     #: Outbox rows planned.
     planned: int
+    #: Posts already alerted whose title or excerpt changed: their messages get edited.
+    revised: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,18 +137,24 @@ class Store:
         await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
 
     async def ingest(
-        self, state: SourceState, found: Sequence[Post], *, backfill: int = 0
+        self,
+        state: SourceState,
+        found: Sequence[Post],
+        *,
+        backfill: int = 0,
+        baseline: bool = True,
     ) -> IngestResult:
         """Store what is new in `found` and plan its alerts, with `state`, in one transaction.
 
         New means an unknown (source, guid) whose link's fingerprint is not
         known either. On the source's first successful fetch only the
-        `backfill` newest new posts are alerted; the rest are recorded.
+        `backfill` newest new posts are alerted and the rest are recorded,
+        unless `baseline` is False (pushed posts are always news).
         """
         now = self._clock()
         async with self._tx() as conn:
-            first = not await self._initialized(conn, state.name)
-            fresh = await self._unseen(conn, state.name, found)
+            first = baseline and not await self._initialized(conn, state.name)
+            fresh, revised = await self._unseen(conn, state.name, found, now)
             known = await outbox.known_fingerprints(conn, [p.fingerprint for p in fresh])
             chosen = _choose_alerts(fresh, known, backfill if first else None)
             ids = await outbox.insert_posts(conn, chosen, now)
@@ -157,18 +165,25 @@ class Store:
                     planned += await outbox.plan_post(conn, post_id, post, now)
                     alerted.append(replace(post, id=post_id))
             await self._save_source(conn, replace(state, initialized=True))
-        return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned)
+        return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned, revised)
 
     async def _initialized(self, conn: AsyncConnection, name: str) -> bool:
         query = select(sources.c.initialized).where(sources.c.name == name)
         return bool((await conn.execute(query)).scalar())
 
     async def _unseen(
-        self, conn: AsyncConnection, source: str, found: Sequence[Post]
-    ) -> list[Post]:
+        self, conn: AsyncConnection, source: str, found: Sequence[Post], now: datetime
+    ) -> tuple[list[Post], int]:
+        """The posts not stored yet, and how many stored ones were revised at the source."""
         unique = list({p.guid: p for p in reversed(found)}.values())[::-1]
-        known = await outbox.known_guids(conn, source, [p.guid for p in unique])
-        return [p for p in unique if p.guid not in known]
+        known = await outbox.stored_versions(conn, source, [p.guid for p in unique])
+        revised = 0
+        for post in unique:
+            stored = known.get(post.guid)
+            if stored is not None and _changed(stored, post, now):
+                await outbox.revise_post(conn, stored.id, post, now)
+                revised += 1
+        return [p for p in unique if p.guid not in known], revised
 
     # --- chats and subscriptions -------------------------------------------------------
 
@@ -351,6 +366,29 @@ class Store:
             row = (await conn.execute(query)).first()
         return broadcast_from_row(row._mapping) if row else None
 
+    async def recall_broadcast(self, broadcast_id: int) -> tuple[int, int] | None:
+        """Take a broadcast back: (rows cancelled, messages to delete); None if unknown."""
+        async with self._tx() as conn:
+            found = await conn.execute(
+                select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id)
+            )
+            if found.first() is None:
+                return None
+            await conn.execute(
+                update(broadcasts).where(broadcasts.c.id == broadcast_id).values(state="recalled")
+            )
+            return await outbox.recall(
+                conn, deliveries.c.broadcast_id == broadcast_id, self._clock()
+            )
+
+    async def recall_post(self, post_id: int) -> tuple[int, int] | None:
+        """Take a post's alerts back: (rows cancelled, messages to delete); None if unknown."""
+        async with self._tx() as conn:
+            found = await conn.execute(select(posts.c.id).where(posts.c.id == post_id))
+            if found.first() is None:
+                return None
+            return await outbox.recall(conn, deliveries.c.post_id == post_id, self._clock())
+
     # --- the outbox -----------------------------------------------------------------------
 
     async def claim(
@@ -411,6 +449,19 @@ async def _counts(conn: AsyncConnection, query: Select[Any, Any]) -> dict[str, i
 
 async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
     return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
+
+
+#: A correction at the source updates messages sent within this long.
+LIVE_UPDATE_WINDOW = timedelta(hours=24)
+
+
+def _changed(stored: outbox.StoredVersion, post: Post, now: datetime) -> bool:
+    """An alerted post whose headline or text the source corrected, recently enough."""
+    return (
+        stored.alerted
+        and now - stored.seen_at <= LIVE_UPDATE_WINDOW
+        and (stored.title, stored.excerpt) != (post.title, post.excerpt)
+    )
 
 
 def _choose_alerts(

@@ -95,6 +95,8 @@ posts = Table(
     Column("seen_at", UtcDateTime, nullable=False),
     Column("image", Text),
     Column("breaking", Boolean, nullable=False),
+    #: Bumped when the source changes the title or excerpt after alerting.
+    Column("revision", Integer, nullable=False, server_default="0"),
     #: False for what a source's first fetch found and for a story already seen elsewhere.
     Column("alerted", Boolean, nullable=False),
     UniqueConstraint("source", "guid"),
@@ -164,9 +166,13 @@ deliveries = Table(
     Column("lease_until", UtcDateTime),
     Column("message_id", String(64)),
     Column("error", Text),
+    #: `edit` or `delete` on a sent row: work the dispatcher still owes that message.
+    Column("action", String(8)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
     UniqueConstraint("post_id", "chat_id"),
     UniqueConstraint("broadcast_id", "chat_id"),
     Index("ix_deliveries_due", "platform", "state", "priority", "next_attempt_at"),
+    Index("ix_deliveries_post", "post_id"),
+    Index("ix_deliveries_broadcast", "broadcast_id"),
 )
