@@ -55,6 +55,9 @@ GONE_CODES: Mapping[int, str] = {
     10003: "unknown channel",
     50007: "cannot send messages to this user",
 }
+#: "Unknown Message": for a deletion, the message is already gone.
+UNKNOWN_MESSAGE = 10008
+NO_PINGS = discord.AllowedMentions.none()
 #: A 429 longer than this becomes `RetryAfter` at once, so the dispatcher reschedules
 #: the row instead of discord.py sleeping on it; shorter ones discord.py waits out.
 #: Deliberately below discord.py's 30 s floor for `max_ratelimit_timeout`: we do not
@@ -254,6 +257,14 @@ class DiscordAdapter:
 
     # --- sending ---------------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        """True while the gateway is up (REST sends may work without it; commands do not)."""
+        client = self._client
+        if client is None or client.is_closed() or not client.is_ready():
+            return False
+        return client.ws is not None and client.ws.open
+
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         """Post the alert as one embed; nobody is ever pinged."""
         embed = alert_embed(alert, chat.language)
@@ -263,28 +274,71 @@ class DiscordAdapter:
         """Post a reply the core produced on its own, buttons included."""
         return await self._post(chat, sendable(message_parts(reply, self._ids)))
 
-    async def _post(self, chat: Chat, parts: dict[str, Any]) -> Outcome:
-        if self._client is None:
-            raise RuntimeError("DiscordAdapter.send before start")
-        try:
-            channel = self._client.get_partial_messageable(int(chat.chat_id))
-        except ValueError:
-            return Rejected(f"not a Discord channel id: {chat.chat_id!r}")
-        mentions = discord.AllowedMentions.none()
-        return await self._outcome(channel.send(allowed_mentions=mentions, **parts))
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
+        """Replace a sent alert's embed with `alert` (the source corrected the post)."""
+        message = self._message(chat, message_id)
+        if message is None:
+            return Rejected(f"not a Discord message: {chat.chat_id!r}/{message_id!r}")
+        embed = alert_embed(alert, chat.language)
 
-    async def _outcome(self, sending: Awaitable[discord.Message]) -> Outcome:
-        """How one send went: the one place discord.py's errors become outcomes."""
+        async def edited() -> str:
+            await message.edit(embed=embed, allowed_mentions=NO_PINGS)
+            return message_id
+
+        return await self._outcome(edited())
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome:
+        """Take a sent message back; one that is already gone counts as taken back."""
+        message = self._message(chat, message_id)
+        if message is None:
+            return Rejected(f"not a Discord message: {chat.chat_id!r}/{message_id!r}")
+
+        async def deleted() -> str:
+            try:
+                await message.delete()
+            except discord.NotFound as exc:
+                if exc.code != UNKNOWN_MESSAGE:
+                    raise
+            return message_id
+
+        return await self._outcome(deleted())
+
+    async def _post(self, chat: Chat, parts: dict[str, Any]) -> Outcome:
+        channel = self._channel(chat)
+        if channel is None:
+            return Rejected(f"not a Discord channel id: {chat.chat_id!r}")
+
+        async def posted() -> str:
+            message = await channel.send(allowed_mentions=NO_PINGS, **parts)
+            return str(message.id)
+
+        return await self._outcome(posted())
+
+    def _channel(self, chat: Chat) -> discord.PartialMessageable | None:
+        if self._client is None:
+            raise RuntimeError("DiscordAdapter used before start")
+        return (
+            self._client.get_partial_messageable(int(chat.chat_id)) if _id(chat.chat_id) else None
+        )
+
+    def _message(self, chat: Chat, message_id: str) -> discord.PartialMessage | None:
+        channel = self._channel(chat)
+        if channel is None or not _id(message_id):
+            return None
+        return channel.get_partial_message(int(message_id))
+
+    async def _outcome(self, request: Awaitable[str]) -> Outcome:
+        """How one request went: the one place discord.py's errors become outcomes."""
         try:
             async with asyncio.timeout(self._send_timeout):
-                message = await sending
+                message_id = await request
         except discord.RateLimited as exc:
             return RetryAfter(exc.retry_after, everywhere=self._limited_everywhere())
         except discord.HTTPException as exc:
             return _refusal(exc)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return TransientFailure(f"network: {_describe(exc)}")
-        return Sent(str(message.id))
+        return Sent(message_id)
 
     # --- global rate limits ------------------------------------------------------------
 
@@ -332,6 +386,11 @@ def _refusal(exc: discord.HTTPException) -> Outcome:
     if exc.status >= 500:
         return TransientFailure(f"discord {exc.status}")
     return Rejected(f"discord {exc.status}/{exc.code}: {exc.text[:200]}")
+
+
+def _id(text: str) -> bool:
+    """Whether `text` can be a Discord id (a snowflake) at all."""
+    return text.isascii() and text.isdigit() and len(text) <= 20
 
 
 def _seconds(value: str | None, *, default: float = 1.0) -> float:

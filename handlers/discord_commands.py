@@ -29,7 +29,7 @@ Interaction = discord.Interaction[Any]
 Choices = list[app_commands.Choice[str]]
 
 #: Answers meant for the asker only (previews, figures); deferred privately.
-PRIVATE_COMMANDS = frozenset({"broadcast", "stats"})
+PRIVATE_COMMANDS = frozenset({"broadcast", "recall", "stats"})
 #: Discord drops an autocomplete not answered within 3 s.
 AUTOCOMPLETE_TIMEOUT = 2.0
 MAX_CHOICES = 25
@@ -318,6 +318,17 @@ def _define_admin(tree: app_commands.CommandTree[Any], on: Interactions) -> None
     @broadcast.autocomplete("category")
     async def broadcast_names(interaction: Interaction, current: str) -> Choices:
         return await on.complete(interaction, current)
+
+    @tree.command(name="recall", description=_t("Take back (admins)", "보낸 것 회수 (관리자)"))
+    @app_commands.describe(
+        number=_t("The broadcast's number (or the post's)", "공지 번호 (또는 기사 번호)"),
+        post=_t("It is a post, not a broadcast", "공지가 아니라 기사"),
+    )
+    async def recall(
+        interaction: Interaction, number: app_commands.Range[int, 1], post: bool = False
+    ) -> None:
+        # The core's syntax, shared with Telegram: `12` or `post 34`.
+        await on.command(interaction, "recall", f"post {number}" if post else str(number))
 
     @tree.command(name="stats", description=_t("Statistics (admins)", "통계 (관리자)"))
     async def stats(interaction: Interaction) -> None:

@@ -35,10 +35,12 @@ from tests.fakes.discord_payloads import EPHEMERAL, MEMBER
         ("broadcast", {"text": "점검 안내"}, "broadcast", "점검 안내"),
         ("broadcast", {"text": "점검 안내", "category": "IT"}, "broadcast", "#IT 점검 안내"),
         ("stats", {}, "stats", ""),
+        ("recall", {"number": 12}, "recall", "12"),
+        ("recall", {"number": 34, "post": True}, "recall", "post 34"),
     ],
 )
 async def test_each_slash_command_reaches_the_core_and_its_reply_is_the_followup(
-    name: str, options: dict[str, str | int], command: str, args: str
+    name: str, options: dict[str, str | int | bool], command: str, args: str
 ) -> None:
     inbox = RecordingInbox(replies={command: Reply(text=f"answer to {command}")})
     async with FakeDiscord() as fake, running_adapter(fake, inbox):

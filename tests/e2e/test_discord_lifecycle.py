@@ -30,6 +30,7 @@ COMMAND_NAMES = {
     "subscriptions",
     "lang",
     "broadcast",
+    "recall",
     "stats",
 }
 
@@ -49,9 +50,12 @@ def test_without_a_token_there_is_no_adapter() -> None:
 async def test_start_returns_once_ready_and_stop_is_idempotent() -> None:
     async with FakeDiscord() as fake:
         adapter = DiscordAdapter(settings_for(fake), admins=(), guild_ready_timeout=0.05)
+        assert not adapter.connected
         await adapter.start(RecordingInbox())
         assert fake.identified == 1
+        assert adapter.connected
         await adapter.stop()
+        assert not adapter.connected
         await adapter.stop()
 
 

@@ -5,6 +5,7 @@ alerts through the real dispatcher, all against the fake Discord.
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,3 +160,30 @@ async def test_a_dm_subscribes_the_dm_and_gets_alerts_there(stack: Stack) -> Non
     await stack.dispatcher.drain()
     [message] = await stack.fake.wait_messages(interaction.channel_id, 1)
     assert message["embeds"][0]["title"] == "Headline 1"
+
+
+async def test_a_corrected_post_edits_the_alert_instead_of_sending_another(stack: Stack) -> None:
+    await subscribe(stack, "all")
+    await stack.store.ingest(SourceState("newsroom"), [make_post(1, title="[속보] 오보 제목")])
+    await stack.dispatcher.drain()
+    corrected = make_post(1, title="[속보] 바로잡은 제목")
+    await stack.store.ingest(SourceState("newsroom", initialized=True), [corrected])
+    await stack.dispatcher.drain()
+    [message] = stack.fake.messages[CHANNEL]
+    assert message["embeds"][0]["title"] == "[속보] 바로잡은 제목"
+    assert stack.fake.requests_to("PATCH", rf"{MESSAGES}/{message['id']}")
+
+
+async def test_a_recalled_broadcast_is_deleted_from_the_channel(stack: Stack) -> None:
+    await subscribe(stack, "all")
+    preview = await stack.fake.wait_answer(await stack.fake.slash("broadcast", {"text": "오보"}))
+    send = preview["components"][0]["components"][0]
+    await stack.fake.wait_answer(await stack.fake.press(send["custom_id"], preview))
+    await stack.dispatcher.drain()
+    await stack.fake.wait_messages(CHANNEL, 1)
+    number = int(re.search(r"#(\d+)", preview["content"]).group(1))  # type: ignore[union-attr]
+    answer = await stack.fake.wait_answer(await stack.fake.slash("recall", {"number": number}))
+    assert answer["flags"] & EPHEMERAL
+    await stack.dispatcher.drain()
+    assert stack.fake.messages[CHANNEL] == []
+    assert len(stack.fake.requests_to("DELETE", rf"{MESSAGES}/\d+")) == 1

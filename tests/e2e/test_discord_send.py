@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -209,3 +210,37 @@ async def test_buttons_discord_would_refuse_as_given_still_arrive() -> None:
     buttons = [b for row in message["components"] for b in row["components"]]
     assert len(buttons) == 25
     assert buttons[0]["custom_id"] != buttons[1]["custom_id"]
+
+
+async def test_a_corrected_alert_edits_the_message_in_place() -> None:
+    corrected = replace(BREAKING, headline="[속보] 한국은행 기준금리 인하")
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        sent = await adapter.send(channel(), BREAKING)
+        assert isinstance(sent, Sent) and sent.message_id is not None
+        outcome = await adapter.edit(channel(), sent.message_id, corrected)
+    assert outcome == sent
+    [message] = fake.messages[CHANNEL]
+    assert message["embeds"][0]["title"] == "[속보] 한국은행 기준금리 인하"
+    assert message["allowed_mentions"] == {"parse": []}
+
+
+async def test_a_recalled_message_is_deleted_and_a_missing_one_counts_as_deleted() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        sent = await adapter.send(channel(), BREAKING)
+        assert isinstance(sent, Sent) and sent.message_id is not None
+        assert await adapter.delete(channel(), sent.message_id) == sent
+        assert fake.messages[CHANNEL] == []
+        assert await adapter.delete(channel(), sent.message_id) == sent  # already gone
+
+
+async def test_editing_a_message_that_is_gone_is_rejected_not_the_chat() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        outcome = await adapter.edit(channel(), "123456789", BREAKING)
+    assert isinstance(outcome, Rejected)
+
+
+async def test_editing_in_a_channel_the_bot_lost_is_gone() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        fake.fail("PATCH", rf"{MESSAGES}/\d+", 403, code=50001)
+        outcome = await adapter.edit(channel(), "123456789", BREAKING)
+    assert isinstance(outcome, ChatGone)

@@ -247,7 +247,7 @@ class FakeDiscord:
     async def slash(
         self,
         name: str,
-        options: dict[str, str | int] | None = None,
+        options: dict[str, str | int | bool] | None = None,
         *,
         channel_id: int | None = None,
         dm: bool = False,
@@ -467,6 +467,8 @@ class FakeDiscord:
         return 200, message
 
     def _edit(self, args: dict[str, str], body: Any) -> Answer:
+        if errors := payloads.form_errors(body, edit=True):
+            return _invalid(errors)
         for message in self.messages.get(int(args["channel"]), []):
             if message["id"] == args["id"]:
                 message.update(body)

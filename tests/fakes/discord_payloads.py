@@ -37,9 +37,10 @@ def now() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def option(name: str, value: str | int) -> dict[str, Any]:
-    """A filled-in slash command option: integers are INTEGER (4), the rest STRING (3)."""
-    return {"name": name, "type": 4 if isinstance(value, int) else 3, "value": value}
+def option(name: str, value: str | int | bool) -> dict[str, Any]:
+    """A filled-in slash command option: BOOLEAN (5), INTEGER (4) or STRING (3)."""
+    kind = 5 if isinstance(value, bool) else 4 if isinstance(value, int) else 3
+    return {"name": name, "type": kind, "value": value}
 
 
 def user(user_id: int, *, bot: bool = False) -> dict[str, Any]:
