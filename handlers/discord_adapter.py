@@ -100,6 +100,8 @@ class _Client(discord.Client):
             intents=discord.Intents.default(),
             guild_ready_timeout=guild_ready_timeout,
             http_trace=http_trace,
+            # newsbot never reads channel history: no cache of others' messages.
+            max_messages=None,
         )
         self._adapter = adapter
         self._interactions = interactions
