@@ -387,6 +387,10 @@ def _refusal(exc: discord.HTTPException) -> Outcome:
         return RetryAfter(seconds, everywhere=True)
     if exc.status >= 500:
         return TransientFailure(f"discord {exc.status}")
+    if exc.status == 401:
+        # The token was reset while running: no message is at fault, so none is dropped.
+        log.error("Discord refuses the bot token now (401); alerts wait for a new one")
+        return TransientFailure("discord 401: token refused")
     return Rejected(f"discord {exc.status}/{exc.code}: {exc.text[:200]}")
 
 

@@ -185,6 +185,13 @@ async def test_a_server_error_that_lasts_ends_the_send_within_its_timeout() -> N
     assert isinstance(outcome, TransientFailure)
 
 
+async def test_a_token_reset_while_running_drops_no_alert() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        fake.fail("POST", MESSAGES, 401, message="401: Unauthorized")
+        outcome = await adapter.send(channel(), BREAKING)
+    assert isinstance(outcome, TransientFailure)
+
+
 async def test_a_dropped_connection_is_transient() -> None:
     async with FakeDiscord() as fake, running_adapter(fake) as adapter:
         fake.fail("POST", MESSAGES, DROP)
