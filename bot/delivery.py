@@ -8,9 +8,10 @@ honoured, never a reason to drop; a chat that is gone is deactivated.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -214,14 +215,22 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.concurrency)
+        #: Set when the process is stopping: sends not started yet go back to the queue.
+        self._stop = asyncio.Event()
 
     def wake(self) -> None:
         """New rows were planned: look at once instead of at the next poll."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; the round in flight always finishes and is recorded."""
+        """Deliver until `stop` is set.
+
+        On stop, nothing more is claimed; sends already started finish and every
+        claimed row is recorded (those not started go back to the queue untouched).
+        """
+        self._stop = stop
         while not stop.is_set():
+            self._wake.clear()
             if await self.round():
                 continue
             await self._idle(stop)
@@ -242,7 +251,6 @@ class Dispatcher:
         wait = IDLE_POLL
         if due is not None:
             wait = max(timedelta(0), min(wait, due - self._clock()))
-        self._wake.clear()
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=wait.total_seconds(), return_when="FIRST_COMPLETED")
@@ -310,7 +318,8 @@ class Dispatcher:
         sender = self._senders[delivery.chat.platform]
         limiter = self._limiters[delivery.chat.platform]
         async with self._slots:
-            await limiter.acquire(delivery.chat)
+            if not await _unless_stopped(limiter.acquire(delivery.chat), self._stop):
+                return _untouched(delivery, self._clock())
             outcome = await _guarded_send(sender, delivery)
         if isinstance(outcome, RetryAfter):
             if outcome.everywhere:
@@ -367,6 +376,34 @@ async def _guarded_send(sender: Sender, delivery: Delivery) -> Outcome:
     except Exception as exc:
         log.exception("%s adapter failed on delivery %s", sender.platform, delivery.id)
         return TransientFailure(f"adapter error: {type(exc).__name__}")
+
+
+async def _unless_stopped(waiting: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Await `waiting` unless `stop` is set first; True when it completed."""
+    if stop.is_set():
+        close = getattr(waiting, "close", None)
+        if close is not None:
+            close()
+        return False
+    task = asyncio.ensure_future(waiting)
+    stopped = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task in done:
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+def _untouched(delivery: Delivery, now: datetime) -> Verdict:
+    """A claimed row handed back as it was: no attempt made, due again at once."""
+    state = DeliveryState.SENT if delivery.action is not None else DeliveryState.PENDING
+    result = DeliveryResult(
+        delivery.id, state, next_attempt_at=now, counts_as_attempt=False, action=delivery.action
+    )
+    return Verdict(result)
 
 
 def _done(verdict: Verdict) -> asyncio.Future[Verdict]:

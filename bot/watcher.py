@@ -37,6 +37,8 @@ class CheckReport:
     planned: int = 0
     unchanged: bool = False
     error: str | None = None
+    #: Another process holds the source's lease and fetches it.
+    skipped: bool = False
 
 
 def rules_for(source: Source, base_url: str | None) -> SourceRules:
@@ -83,9 +85,11 @@ class Watcher:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
+        owner: str = "watcher",
     ) -> None:
         self._sources = list(sources)
         self._metrics = metrics or Metrics()
+        self._owner = owner
         self._store = store
         self._on_planned = on_planned
         self._clock = clock
@@ -104,13 +108,29 @@ class Watcher:
     async def _loop(self, source: Source, stop: asyncio.Event) -> None:
         state = await self._store.source_state(source.settings.name)
         wait = _until(state.next_fetch_at, self._clock())
-        while not await _stopped_within(stop, wait):
-            await self.check(source)
+        while not await stopped_within(stop, wait):
+            report = await self.check(source)
             state = await self._store.source_state(source.settings.name)
             wait = _until(state.next_fetch_at, self._clock())
+            if report.skipped:
+                # Look again after the other process's fetch has rescheduled it.
+                wait = max(wait, min(source.settings.interval, 5.0))
 
     async def check(self, source: Source) -> CheckReport:
-        """Fetch `source` once, store what is new, and schedule its next fetch."""
+        """Fetch `source` once, store what is new, and schedule its next fetch.
+
+        Skipped (and reported so) while another process holds the source's lease.
+        """
+        name = source.settings.name
+        lease = timedelta(seconds=source.settings.timeout * 3 + 30)
+        if not await self._store.lease_source(name, self._owner, lease):
+            return CheckReport(name, ok=True, skipped=True)
+        try:
+            return await self._check(source)
+        finally:
+            await self._store.release_source(name, self._owner)
+
+    async def _check(self, source: Source) -> CheckReport:
         name = source.settings.name
         state = await self._store.source_state(name)
         now = self._clock()
@@ -199,7 +219,7 @@ def _until(when: datetime | None, now: datetime) -> float:
     return 0.0 if when is None else max(0.0, (when - now).total_seconds())
 
 
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
     """Wait up to `seconds`; True as soon as `stop` is set."""
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)

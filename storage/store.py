@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
@@ -38,6 +38,7 @@ from storage.tables import (
     broadcasts,
     chats,
     deliveries,
+    leases,
     post_categories,
     posts,
     sources,
@@ -135,6 +136,59 @@ class Store:
         values = source_values(state)
         statement = self._insert(sources).values(name=state.name, **values)
         await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    async def lease_source(self, name: str, owner: str, lease: timedelta) -> bool:
+        """Take `name` for `owner` until the lease runs out; False if another process holds it.
+
+        Several processes on one database fetch each source once: the one holding
+        the lease fetches, and a process that died leaves its lease to expire.
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            await conn.execute(
+                self._insert(sources)
+                .values(name=name, initialized=False, failures=0)
+                .on_conflict_do_nothing()
+            )
+            taken = await conn.execute(
+                update(sources)
+                .where(
+                    sources.c.name == name,
+                    or_(
+                        sources.c.lease_until.is_(None),
+                        sources.c.lease_until < now,
+                        sources.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+            )
+            return bool(taken.rowcount)
+
+    async def release_source(self, name: str, owner: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(sources)
+                .where(sources.c.name == name, sources.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def hold_lease(self, name: str, owner: str, lease: timedelta) -> bool:
+        """Take or renew the role `name` for `owner`; False while another owner holds it."""
+        now = self._clock()
+        async with self._tx() as conn:
+            values = {"name": name, "owner": owner, "until": now + lease}
+            await conn.execute(self._insert(leases).values(**values).on_conflict_do_nothing())
+            taken = await conn.execute(
+                update(leases)
+                .where(leases.c.name == name, or_(leases.c.owner == owner, leases.c.until < now))
+                .values(owner=owner, until=now + lease)
+            )
+            return bool(taken.rowcount)
+
+    async def drop_lease(self, name: str, owner: str) -> None:
+        """Give the role up at once (a clean stop), so another process takes over now."""
+        async with self._tx() as conn:
+            await conn.execute(delete(leases).where(leases.c.name == name, leases.c.owner == owner))
 
     async def ingest(
         self,
@@ -359,6 +413,16 @@ class Store:
                 .values(state="cancelled")
             )
             return bool(result.rowcount)
+
+    async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:
+        """How a queued broadcast's rows stand, by state."""
+        query = (
+            select(deliveries.c.state, func.count())
+            .where(deliveries.c.broadcast_id == broadcast_id)
+            .group_by(deliveries.c.state)
+        )
+        async with self._tx() as conn:
+            return {s.value: 0 for s in DeliveryState} | await _counts(conn, query)
 
     async def find_broadcast(self, broadcast_id: int) -> Broadcast | None:
         async with self._tx() as conn:

@@ -176,3 +176,12 @@ deliveries = Table(
     Index("ix_deliveries_post", "post_id"),
     Index("ix_deliveries_broadcast", "broadcast_id"),
 )
+
+#: Named roles held by one process at a time (the platform receiver), with an expiry.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("until", UtcDateTime, nullable=False),
+)
