@@ -199,3 +199,18 @@ async def test_after_discord_asks_to_reconnect_the_session_resumes_and_commands_
         answer = await fake.wait_answer(await fake.slash("latest"))
     assert answer["content"] == "did latest"
     assert fake.identified == 1  # resumed, not identified afresh
+
+
+async def test_a_stopped_adapter_starts_again() -> None:
+    inbox = RecordingInbox()
+    async with FakeDiscord() as fake:
+        adapter = DiscordAdapter(settings_for(fake), admins=(), guild_ready_timeout=0.05)
+        await adapter.start(inbox)
+        await adapter.stop()
+        await adapter.start(inbox)
+        try:
+            answer = await fake.wait_answer(await fake.slash("help"))
+        finally:
+            await adapter.stop()
+    assert answer["content"] == "did help"
+    assert fake.identified == 2
