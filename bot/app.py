@@ -14,15 +14,21 @@ import socket
 import sys
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import TextIO
 
 import aiohttp
 
+from bot.api import build_api, serve
 from bot.config import Settings
 from bot.delivery import Dispatcher
+from bot.errors import StoreError
+from bot.metrics import Metrics
 from bot.models import ALL
+from bot.netguard import guarded_connector
 from bot.sources import build_source
-from bot.watcher import Watcher
+from bot.watcher import Watcher, stopped_within
 from handlers.base import Adapter
 from handlers.commands import Commands, CommandsConfig
 from handlers.console import ConsoleAdapter
@@ -30,6 +36,9 @@ from storage import Store, open_store
 from storage.migrate import upgrade
 
 log = logging.getLogger(__name__)
+
+#: The role of the one process that receives updates and sends, among several.
+RECEIVER_ROLE = "receiver"
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -59,6 +68,24 @@ async def prepare_console(store: Store, adapters: Sequence[Adapter]) -> None:
             await store.subscribe(chat, [ALL])
 
 
+async def _start_adapters(stack: AsyncExitStack, parts: Parts) -> None:
+    for adapter in parts.adapters:
+        await adapter.start(parts.commands)
+        stack.push_async_callback(adapter.stop)
+
+
+@dataclass
+class Parts:
+    """Everything `App.run` assembled, for the running phase."""
+
+    store: Store
+    adapters: list[Adapter]
+    watcher: Watcher
+    dispatcher: Dispatcher
+    commands: Commands
+    metrics: Metrics
+
+
 class App:
     """newsbot, assembled. `run` returns the process's exit status."""
 
@@ -69,44 +96,126 @@ class App:
         self._out = out or sys.stdout
         self._interactive = interactive
         self.stop = asyncio.Event()
+        self.owner = f"{socket.gethostname()}:{os.getpid()}"
+        #: True while this process holds the receiver role.
+        self.receiving = False
+        #: Set once every part is up (tests and the API wait on it).
+        self.ready = asyncio.Event()
 
     async def run(self, *, once: bool = False) -> int:
-        settings = self.settings
         async with AsyncExitStack() as stack:
-            store = await stack.enter_async_context(open_store(settings.database_url))
-            await upgrade(store.engine)
-            session = await stack.enter_async_context(aiohttp.ClientSession())
-            adapters = build_adapters(
-                settings, out=self._out, interactive=not once and self._interactive
-            )
-            owner = f"{socket.gethostname()}:{os.getpid()}"
-            dispatcher = Dispatcher(store, adapters, settings.delivery, owner=owner)
-            commands = Commands(
-                store, CommandsConfig(admins=frozenset(settings.admins)), on_planned=dispatcher.wake
-            )
-            watcher = Watcher(
-                [build_source(s, session) for s in settings.sources],
-                store,
-                on_planned=dispatcher.wake,
-            )
-            await prepare_console(store, adapters)
-            for adapter in adapters:
-                await adapter.start(commands)
-                stack.push_async_callback(adapter.stop)
-            log.info(
-                "newsbot running: %d sources, platforms: %s",
-                len(settings.sources),
-                ", ".join(a.platform for a in adapters),
-            )
+            parts = await self._assemble(stack, interactive=self._interactive and not once)
             if once:
-                await watcher.run_once()
-                await dispatcher.drain()
+                await _start_adapters(stack, parts)
+                await parts.watcher.run_once()
+                await parts.dispatcher.drain()
                 return 0
+            await self._serve_api(stack, parts)
             self._handle_signals()
+            self.ready.set()
             async with asyncio.TaskGroup() as group:
-                group.create_task(watcher.run(self.stop))
-                group.create_task(dispatcher.run(self.stop))
+                group.create_task(parts.watcher.run(self.stop))
+                group.create_task(self._receive_and_send(parts))
         return 0
+
+    async def _assemble(self, stack: AsyncExitStack, *, interactive: bool) -> Parts:
+        settings = self.settings
+        store = await stack.enter_async_context(open_store(settings.database_url))
+        await upgrade(store.engine)
+        # Every source fetch goes through the SSRF guard (private addresses refused).
+        connector = guarded_connector(allow_private=settings.allow_private_sources)
+        session = await stack.enter_async_context(aiohttp.ClientSession(connector=connector))
+        metrics = Metrics()
+        adapters = build_adapters(settings, out=self._out, interactive=interactive)
+        dispatcher = Dispatcher(
+            store, adapters, settings.delivery, owner=self.owner, metrics=metrics
+        )
+        admins = CommandsConfig(admins=frozenset(settings.admins))
+        commands = Commands(store, admins, on_planned=dispatcher.wake)
+        sources = [build_source(s, session) for s in settings.sources]
+        watcher = Watcher(
+            sources, store, on_planned=dispatcher.wake, metrics=metrics, owner=self.owner
+        )
+        await prepare_console(store, adapters)
+        log.info(
+            "newsbot %s: %d sources, platforms: %s",
+            self.owner,
+            len(settings.sources),
+            ", ".join(a.platform for a in adapters),
+        )
+        return Parts(store, adapters, watcher, dispatcher, commands, metrics)
+
+    async def _receive_and_send(self, parts: Parts) -> None:
+        """Take the receiver role when free and serve the platforms while holding it.
+
+        Platforms allow one update consumer per bot (Telegram answers a second
+        getUpdates with 409; Discord one gateway session), and one sender keeps
+        each platform's rate limits whole: so of several processes on one
+        database exactly one connects the platforms; the others fetch sources
+        and take over within `receiver_lease_seconds` when it dies.
+        """
+        lease = timedelta(seconds=self.settings.delivery.receiver_lease_seconds)
+        while not self.stop.is_set():
+            if await parts.store.hold_lease(RECEIVER_ROLE, self.owner, lease):
+                self.receiving = True
+                try:
+                    await self._serve_platforms(parts, lease)
+                finally:
+                    self.receiving = False
+            else:
+                await stopped_within(self.stop, lease.total_seconds() / 3)
+        await parts.store.drop_lease(RECEIVER_ROLE, self.owner)
+
+    async def _serve_platforms(self, parts: Parts, lease: timedelta) -> None:
+        serving = asyncio.Event()
+        async with AsyncExitStack() as stack:
+            await _start_adapters(stack, parts)
+            log.info("this process now receives and sends for the platforms")
+            async with asyncio.TaskGroup() as group:
+                group.create_task(parts.dispatcher.run(serving))
+                group.create_task(self._keep_role(parts.store, lease, serving))
+
+    async def _keep_role(self, store: Store, lease: timedelta, serving: asyncio.Event) -> None:
+        """Renew the role until stopping or until it is lost; then end the serving."""
+        while not await stopped_within(self.stop, lease.total_seconds() / 3):
+            try:
+                held = await store.hold_lease(RECEIVER_ROLE, self.owner, lease)
+            except StoreError as exc:
+                log.warning("could not renew the receiver role: %s", exc)
+                held = False
+            if not held:
+                log.warning("lost the receiver role; stopping sending and receiving")
+                break
+        serving.set()
+
+    async def _serve_api(self, stack: AsyncExitStack, parts: Parts) -> None:
+        """The push API, health and metrics, when `NEWSBOT_API_TOKEN` is set."""
+        token = self.settings.api.token
+        if token is None:
+            return
+
+        async def health() -> dict[str, bool]:
+            # A standby process (another one receives) is healthy without platforms.
+            checks: dict[str, bool] = {}
+            if self.receiving:
+                checks |= {a.platform: a.connected for a in parts.adapters}
+            try:
+                await parts.store.ping()
+                checks["database"] = True
+            except StoreError:
+                checks["database"] = False
+            return checks
+
+        app = build_api(
+            parts.store,
+            token=token.get_secret_value(),
+            metrics=parts.metrics,
+            health=health,
+            on_planned=parts.dispatcher.wake,
+        )
+        runner = await serve(app, self.settings.api.listen)
+        stack.push_async_callback(runner.cleanup)
+        log.info("API listening on %s", self.settings.api.listen)
 
     def _handle_signals(self) -> None:
         loop = asyncio.get_running_loop()

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import aiohttp
 
+from bot import ops
 from bot.app import App, secrets_of
-from bot.config import SourceSettings, load_settings
+from bot.config import Settings, SourceSettings, load_settings
 from bot.errors import NewsbotError, SourceError
 from bot.feeds import parse_feed, parse_post
 from bot.formatter import alert_for_post, render_plain
@@ -26,7 +27,7 @@ from bot.logs import setup_logging
 from bot.models import Entry, PlatformLimits, Post, SourceState
 from bot.normalize import SEOUL, Skipped, SourceRules, normalize
 from bot.sources import FolderSource, HttpSource
-from storage import open_store
+from storage import Store, open_store
 from storage.migrate import upgrade
 
 #: `newsbot check` shows alerts as they would look with the default limits.
@@ -47,6 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("source", help="a feed URL, a feed file, a post file or a posts folder")
     check.add_argument("--json", action="store_true", help="one JSON object per line")
     check.add_argument("--site-url", help="base for the links of posts without permalink/url")
+    broadcast = verbs.add_parser("broadcast", help="queue a broadcast and watch it go out")
+    broadcast.add_argument("text", help="the message")
+    broadcast.add_argument("--category", help="only chats subscribed to this category")
+    broadcast.add_argument("--no-wait", action="store_true", help="queue it and return")
+    broadcast.add_argument("--config", type=Path, help="TOML config file")
+    stats = verbs.add_parser("stats", help="chats, subscriptions, posts and deliveries")
+    stats.add_argument("--config", type=Path, help="TOML config file")
+    sources = verbs.add_parser("sources", help="each source's last fetch, status and error")
+    sources.add_argument("--config", type=Path, help="TOML config file")
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(dest="db_verb", required=True)
     db_upgrade = db_verbs.add_parser("upgrade", help="apply the migrations")
@@ -63,11 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(check(args.source, as_json=args.json, site_url=args.site_url))
         settings = load_settings(args.config)
         setup_logging(secrets_of(settings), level=level, as_json=args.log_json)
-        if args.verb == "db":
-            asyncio.run(_upgrade(settings.database_url))
-            print("database is up to date")
-            return 0
-        return asyncio.run(App(settings).run(once=args.once))
+        if args.verb == "run":
+            return asyncio.run(App(settings).run(once=args.once))
+        return asyncio.run(operate(args, settings))
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1
@@ -75,9 +83,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-async def _upgrade(url: str) -> None:
-    async with open_store(url) as store:
+async def operate(args: argparse.Namespace, settings: Settings) -> int:
+    """The verbs that work on the bot's database: db upgrade, broadcast, stats, sources."""
+    async with open_store(settings.database_url) as store:
         await upgrade(store.engine)
+        if args.verb == "db":
+            print("database is up to date")
+        elif args.verb == "stats":
+            print(ops.format_stats(await store.stats()))
+        elif args.verb == "sources":
+            states = await store.source_states()
+            print(ops.format_sources(settings, states, datetime.now(UTC)))
+        elif args.verb == "broadcast":
+            return await _broadcast(store, args)
+    return 0
+
+
+async def _broadcast(store: Store, args: argparse.Namespace) -> int:
+    if not args.text.strip():
+        print("newsbot: the broadcast text is empty", file=sys.stderr)
+        return 1
+    broadcast_id, total = await ops.queue_broadcast(store, args.text.strip(), args.category)
+    print(f"broadcast #{broadcast_id} queued for {total} chats")
+    if not args.no_wait and total:
+        await ops.watch_broadcast(store, broadcast_id, total, sys.stdout)
+    return 0
 
 
 async def check(source: str, *, as_json: bool, site_url: str | None) -> int:

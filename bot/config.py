@@ -137,6 +137,9 @@ class DeliverySettings(_Section):
     #: A pending alert older than this is dropped as stale.
     stale_after_hours: float = Field(default=6.0, gt=0)
     stale_breaking_after_hours: float = Field(default=1.0, gt=0)
+    #: With several processes on one database, one receives and sends; the others
+    #: take over this long after it dies.
+    receiver_lease_seconds: float = Field(default=15.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -154,6 +157,9 @@ class Settings(BaseSettings):
     discord: DiscordSettings = DiscordSettings()
     api: ApiSettings = ApiSettings()
     delivery: DeliverySettings = DeliverySettings()
+    #: Let sources reach loopback, private and link-local addresses (the SSRF guard's
+    #: switch, `bot/netguard.py`): development and tests only.
+    allow_private_sources: bool = False
     #: Where the config file was read from (relative `path`s are resolved against it).
     config_file: Path | None = None
 

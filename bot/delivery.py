@@ -8,16 +8,20 @@ honoured, never a reason to drop; a chat that is gone is deactivated.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.config import DeliverySettings
-from bot.formatter import alert_for_broadcast, alert_for_post
+from bot.formatter import alert_for_broadcast, alert_for_digest, alert_for_post
+from bot.metrics import Metrics
 from bot.models import (
+    Action,
     Alert,
     Chat,
     ChatGone,
@@ -53,6 +57,10 @@ class Sender(Protocol):
     def limits(self) -> PlatformLimits: ...
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome: ...
+
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome: ...
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,57 @@ def judge(
     raise AssertionError(f"unknown outcome {outcome!r}")
 
 
+#: An edit or deletion that keeps failing is given up after this many tries.
+MAX_ACTION_ATTEMPTS = 8
+
+
+def judge_action(
+    delivery: Delivery, outcome: Outcome, *, now: datetime, rng: random.Random
+) -> Verdict:
+    """The next state of a sent row after an owed edit or deletion. Pure.
+
+    The row stays `sent` (or becomes `deleted`); only the owed action changes.
+    """
+    row, action = delivery.id, delivery.action
+    done = DeliveryState.DELETED if action == Action.DELETE else DeliveryState.SENT
+    match outcome:
+        case Sent():
+            return Verdict(DeliveryResult(row, done, counts_as_attempt=False))
+        case RetryAfter(seconds):
+            later = now + timedelta(seconds=seconds)
+            result = DeliveryResult(
+                row,
+                DeliveryState.SENT,
+                next_attempt_at=later,
+                counts_as_attempt=False,
+                action=action,
+            )
+            return Verdict(result)
+        case ChatMoved(new_chat_id):
+            result = DeliveryResult(
+                row,
+                DeliveryState.SENT,
+                next_attempt_at=now,
+                counts_as_attempt=False,
+                action=action,
+            )
+            return Verdict(result, moved_to=new_chat_id)
+        case ChatGone(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=reason), gone=True)
+        case Rejected(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=f"{action}: {reason}"))
+        case TransientFailure(reason):
+            if delivery.attempts >= MAX_ACTION_ATTEMPTS:
+                error = f"{action} gave up: {reason}"
+                return Verdict(DeliveryResult(row, DeliveryState.SENT, error=error))
+            later = now + backoff(delivery.attempts, rng)
+            result = DeliveryResult(
+                row, DeliveryState.SENT, error=reason, next_attempt_at=later, action=action
+            )
+            return Verdict(result)
+    raise AssertionError(f"unknown outcome {outcome!r}")
+
+
 def stale_reason(delivery: Delivery, now: datetime, settings: DeliverySettings) -> str | None:
     """Why an alert is too old to be worth sending now, or None."""
     post = delivery.post
@@ -129,8 +188,18 @@ def stale_reason(delivery: Delivery, now: datetime, settings: DeliverySettings) 
 def alert_for(delivery: Delivery, limits: PlatformLimits) -> Alert:
     if delivery.post is not None:
         return alert_for_post(delivery.post, limits)
-    assert delivery.broadcast is not None
-    return alert_for_broadcast(delivery.broadcast, limits)
+    if delivery.broadcast is not None:
+        return alert_for_broadcast(delivery.broadcast, limits)
+    return alert_for_digest(delivery.digest, limits, language=delivery.chat.language)
+
+
+def held_for_quiet_hours(delivery: Delivery, now: datetime) -> bool:
+    """True when the chat is in its quiet hours and this alert may wait for the digest."""
+    quiet, post = delivery.chat.quiet, delivery.post
+    if quiet is None or post is None or (post.breaking and not quiet.hold_breaking):
+        return False
+    local = now.astimezone(ZoneInfo(delivery.chat.timezone)).time()
+    return quiet.covers(local)
 
 
 class Dispatcher:
@@ -145,8 +214,10 @@ class Dispatcher:
         owner: str,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._store = store
+        self._metrics = metrics or Metrics()
         self._senders: Mapping[str, Sender] = {s.platform: s for s in senders}
         self._limiters = {s.platform: PlatformLimiter(s.limits) for s in senders}
         self._settings = settings
@@ -155,14 +226,22 @@ class Dispatcher:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self._slots = asyncio.Semaphore(settings.concurrency)
+        #: Set when the process is stopping: sends not started yet go back to the queue.
+        self._stop = asyncio.Event()
 
     def wake(self) -> None:
         """New rows were planned: look at once instead of at the next poll."""
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; the round in flight always finishes and is recorded."""
+        """Deliver until `stop` is set.
+
+        On stop, nothing more is claimed; sends already started finish and every
+        claimed row is recorded (those not started go back to the queue untouched).
+        """
+        self._stop = stop
         while not stop.is_set():
+            self._wake.clear()
             if await self.round():
                 continue
             await self._idle(stop)
@@ -183,7 +262,6 @@ class Dispatcher:
         wait = IDLE_POLL
         if due is not None:
             wait = max(timedelta(0), min(wait, due - self._clock()))
-        self._wake.clear()
         waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
         try:
             await asyncio.wait(waiters, timeout=wait.total_seconds(), return_when="FIRST_COMPLETED")
@@ -235,27 +313,39 @@ class Dispatcher:
         return futures
 
     def _settle_early(self, delivery: Delivery, now: datetime) -> Verdict | None:
+        if delivery.action == Action.DELETE and delivery.message_id is None:
+            # Recalled before it was ever sent: nothing to delete, nothing to send.
+            return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error="recalled"))
+        if delivery.action is not None:
+            return None
         if not delivery.chat.active:
             return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error="chat inactive"))
         reason = stale_reason(delivery, now, self._settings)
         if reason is not None:
             return Verdict(DeliveryResult(delivery.id, DeliveryState.FAILED, error=reason))
+        if held_for_quiet_hours(delivery, now):
+            held = DeliveryResult(delivery.id, DeliveryState.HELD, counts_as_attempt=False)
+            return Verdict(held)
         return None
 
     async def _send(self, delivery: Delivery) -> Verdict:
         sender = self._senders[delivery.chat.platform]
         limiter = self._limiters[delivery.chat.platform]
         async with self._slots:
-            await limiter.acquire(delivery.chat)
+            if not await _unless_stopped(limiter.acquire(delivery.chat), self._stop):
+                return _untouched(delivery, self._clock())
             outcome = await _guarded_send(sender, delivery)
         if isinstance(outcome, RetryAfter):
             if outcome.everywhere:
                 limiter.pause_all(outcome.seconds)
             else:
                 limiter.pause_chat(delivery.chat, outcome.seconds)
-        verdict = judge(
-            delivery, outcome, now=self._clock(), settings=self._settings, rng=self._rng
-        )
+        now = self._clock()
+        if delivery.action is not None:
+            verdict = judge_action(delivery, outcome, now=now, rng=self._rng)
+        else:
+            verdict = judge(delivery, outcome, now=now, settings=self._settings, rng=self._rng)
+            self._count(delivery, verdict, now)
         if not isinstance(outcome, Sent):
             log.info(
                 "delivery %s to %s:%s: %s",
@@ -265,6 +355,15 @@ class Dispatcher:
                 verdict.result.error or "moved",
             )
         return verdict
+
+    def _count(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
+        platform = delivery.chat.platform
+        if verdict.result.state == DeliveryState.SENT:
+            self._metrics.alerts_sent.labels(platform).inc()
+            waited = (now - delivery.created_at).total_seconds()
+            self._metrics.delivery_seconds.labels(platform).observe(max(0.0, waited))
+        elif verdict.result.state == DeliveryState.FAILED:
+            self._metrics.alerts_failed.labels(platform).inc()
 
     async def _record(self, verdicts: Sequence[Verdict], claimed: Sequence[Delivery]) -> None:
         chats = {d.id: d.chat for d in claimed}
@@ -279,12 +378,46 @@ class Dispatcher:
 
 
 async def _guarded_send(sender: Sender, delivery: Delivery) -> Outcome:
-    """An adapter's bug must not stop delivery to everyone else: it becomes a retry."""
+    """Send, edit or delete; an adapter's bug must not stop the others: it becomes a retry."""
+    chat, message_id = delivery.chat, delivery.message_id
     try:
-        return await sender.send(delivery.chat, alert_for(delivery, sender.limits))
+        if delivery.action == Action.DELETE and message_id is not None:
+            return await sender.delete(chat, message_id)
+        alert = alert_for(delivery, sender.limits)
+        if delivery.action == Action.EDIT and message_id is not None:
+            return await sender.edit(chat, message_id, alert)
+        return await sender.send(chat, alert)
     except Exception as exc:
         log.exception("%s adapter failed on delivery %s", sender.platform, delivery.id)
         return TransientFailure(f"adapter error: {type(exc).__name__}")
+
+
+async def _unless_stopped(waiting: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Await `waiting` unless `stop` is set first; True when it completed."""
+    if stop.is_set():
+        close = getattr(waiting, "close", None)
+        if close is not None:
+            close()
+        return False
+    task = asyncio.ensure_future(waiting)
+    stopped = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task in done:
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+def _untouched(delivery: Delivery, now: datetime) -> Verdict:
+    """A claimed row handed back as it was: no attempt made, due again at once."""
+    state = DeliveryState.SENT if delivery.action is not None else DeliveryState.PENDING
+    result = DeliveryResult(
+        delivery.id, state, next_attempt_at=now, counts_as_attempt=False, action=delivery.action
+    )
+    return Verdict(result)
 
 
 def _done(verdict: Verdict) -> asyncio.Future[Verdict]:

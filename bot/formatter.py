@@ -5,9 +5,10 @@ The adapter renders an Alert in its own markup; it never cuts or rewrites text.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from bot.models import Alert, Broadcast, PlatformLimits, Post
+from bot.models import Alert, Broadcast, LinkItem, PlatformLimits, Post
 from bot.text import truncate
 
 #: Room kept for the breaking line, link line and hashtags around a broadcast's text.
@@ -50,6 +51,32 @@ def alert_for_broadcast(broadcast: Broadcast, limits: PlatformLimits) -> Alert:
     )
 
 
+#: The words before a digest's headlines, by language.
+DIGEST_TITLE = {"ko": "📰 뉴스 다이제스트", "en": "📰 News digest"}
+
+
+def alert_for_digest(posts: Sequence[Post], limits: PlatformLimits, *, language: str) -> Alert:
+    """One message listing `posts` (newest first), each headline linked.
+
+    Headlines are cut so the whole digest fits the platform's message length.
+    """
+    title = DIGEST_TITLE["en" if language == "en" else "ko"]
+    links = sum(len(p.link) + 8 for p in posts)
+    budget = (limits.text_length - len(title) - 50 - links) // max(1, len(posts))
+    width = max(20, min(limits.headline_length, budget))
+    items = tuple(
+        LinkItem(truncate(p.title, width), p.link, p.breaking, p.published_at) for p in posts
+    )
+    return Alert(
+        headline=f"{title} ({len(posts)})",
+        excerpt="",
+        link=None,
+        categories=(),
+        breaking=False,
+        items=items,
+    )
+
+
 def render_plain(alert: Alert, *, language: str = "ko") -> str:
     """The alert as plain text, for the console and as a last-resort fallback."""
     lines: list[str] = []
@@ -59,6 +86,8 @@ def render_plain(alert: Alert, *, language: str = "ko") -> str:
         lines.append(alert.headline)
     if alert.excerpt:
         lines.append(alert.excerpt)
+    for item in alert.items:
+        lines.append(f"• {item.title}\n  {item.link}")
     if alert.link:
         lines.append(alert.link)
     if alert.categories:

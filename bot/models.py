@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, time
 from typing import Literal
 
 Platform = Literal["telegram", "discord", "console"]
@@ -93,7 +93,7 @@ class Alert:
 
     headline: str
     excerpt: str
-    #: None for an admin broadcast without a link.
+    #: None for an admin broadcast or a digest.
     link: str | None
     categories: tuple[str, ...]
     breaking: bool
@@ -102,6 +102,8 @@ class Alert:
     site: str | None = None
     source: str | None = None
     published_at: datetime | None = None
+    #: A digest's headlines, each linked (empty for a single alert).
+    items: tuple[LinkItem, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,22 @@ class PlatformLimits:
 
 
 @dataclass(frozen=True, slots=True)
+class QuietHours:
+    """A daily window, in the chat's time zone, when alerts wait for a digest."""
+
+    start: time
+    end: time
+    #: Hold breaking alerts too (`/quiet 23:00-07:00 all`).
+    hold_breaking: bool = False
+
+    def covers(self, local: time) -> bool:
+        """True when `local` (wall-clock time in the chat's zone) is inside the window."""
+        if self.start <= self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end  # across midnight
+
+
+@dataclass(frozen=True, slots=True)
 class Chat:
     """A chat on one platform that can receive alerts."""
 
@@ -133,6 +151,12 @@ class Chat:
     language: Language = "ko"
     active: bool = True
     title: str | None = None
+    #: A Telegram forum topic inside the chat, if alerts go there.
+    thread_id: str | None = None
+    quiet: QuietHours | None = None
+    #: Daily digest time (the chat's zone): no single alerts, one digest a day.
+    digest_at: time | None = None
+    timezone: str = "Asia/Seoul"
     #: The database id, once stored.
     id: int | None = None
 
@@ -153,6 +177,19 @@ class DeliveryState(enum.StrEnum):
     SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
+    #: Sent, then taken back by a recall.
+    DELETED = "deleted"
+    #: Waiting for the chat's quiet hours to end or its daily digest.
+    HELD = "held"
+    #: Went out inside a digest instead of alone.
+    DIGESTED = "digested"
+
+
+class Action(enum.StrEnum):
+    """Work on a message already sent: bring it up to date, or take it back."""
+
+    EDIT = "edit"
+    DELETE = "delete"
 
 
 #: Lower sorts first: broadcasts, then breaking alerts, then the rest.
@@ -163,11 +200,11 @@ PRIORITY_NORMAL = 2
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One outbox row: one post or broadcast for one chat."""
+    """One outbox row: one post, broadcast or digest for one chat."""
 
     id: int
     chat: Chat
-    #: Exactly one of `post` and `broadcast` is set.
+    #: Exactly one of `post`, `broadcast` and `digest` is set.
     post: Post | None
     broadcast: Broadcast | None
     priority: int
@@ -177,6 +214,18 @@ class Delivery:
     created_at: datetime
     message_id: str | None = None
     error: str | None = None
+    #: Set on a sent row that must be edited or deleted.
+    action: Action | None = None
+    #: The posts of a digest, newest first.
+    digest: tuple[Post, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordFilter:
+    """A chat's keyword: only posts that mention it (include), or none that do (exclude)."""
+
+    term: str
+    exclude: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from bot.config import SourceSettings
 from bot.errors import FetchError, ParseError, SourceError
 from bot.feeds import parse_feed, parse_post
 from bot.models import Entry, SourceState
+from bot.netguard import refusal_behind
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +84,8 @@ class HttpSource:
         except aiohttp.TooManyRedirects as exc:
             raise FetchError(f"more than {MAX_REDIRECTS} redirects") from exc
         except aiohttp.ClientError as exc:
-            raise FetchError(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
+            refused = refusal_behind(exc)  # the SSRF guard's reason, not aiohttp's wrapping
+            raise refused or FetchError(f"{type(exc).__name__}: {exc}".splitlines()[0]) from exc
 
     async def _read(self, response: aiohttp.ClientResponse, state: SourceState) -> FetchResult:
         etag = response.headers.get("ETag") or state.etag

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.errors import SourceError, StoreError
+from bot.metrics import Metrics
 from bot.models import Post, SourceState
 from bot.normalize import Skipped, SourceRules, normalize
 from bot.sources import FetchResult, Source
@@ -36,6 +37,8 @@ class CheckReport:
     planned: int = 0
     unchanged: bool = False
     error: str | None = None
+    #: Another process holds the source's lease and fetches it.
+    skipped: bool = False
 
 
 def rules_for(source: Source, base_url: str | None) -> SourceRules:
@@ -81,8 +84,12 @@ class Watcher:
         on_planned: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
+        owner: str = "watcher",
     ) -> None:
         self._sources = list(sources)
+        self._metrics = metrics or Metrics()
+        self._owner = owner
         self._store = store
         self._on_planned = on_planned
         self._clock = clock
@@ -101,18 +108,35 @@ class Watcher:
     async def _loop(self, source: Source, stop: asyncio.Event) -> None:
         state = await self._store.source_state(source.settings.name)
         wait = _until(state.next_fetch_at, self._clock())
-        while not await _stopped_within(stop, wait):
-            await self.check(source)
+        while not await stopped_within(stop, wait):
+            report = await self.check(source)
             state = await self._store.source_state(source.settings.name)
             wait = _until(state.next_fetch_at, self._clock())
+            if report.skipped:
+                # Look again after the other process's fetch has rescheduled it.
+                wait = max(wait, min(source.settings.interval, 5.0))
 
     async def check(self, source: Source) -> CheckReport:
-        """Fetch `source` once, store what is new, and schedule its next fetch."""
+        """Fetch `source` once, store what is new, and schedule its next fetch.
+
+        Skipped (and reported so) while another process holds the source's lease.
+        """
+        name = source.settings.name
+        lease = timedelta(seconds=source.settings.timeout * 3 + 30)
+        if not await self._store.lease_source(name, self._owner, lease):
+            return CheckReport(name, ok=True, skipped=True)
+        try:
+            return await self._check(source)
+        finally:
+            await self._store.release_source(name, self._owner)
+
+    async def _check(self, source: Source) -> CheckReport:
         name = source.settings.name
         state = await self._store.source_state(name)
         now = self._clock()
         try:
-            result = await source.fetch(state)
+            with self._metrics.fetch_seconds.time():
+                result = await source.fetch(state)
         except SourceError as exc:
             return await self._failed(source, state, now, str(exc))
         except Exception as exc:
@@ -144,6 +168,8 @@ class Watcher:
         except StoreError as exc:
             log.error("source %s: could not store: %s", name, exc)
             return CheckReport(name, ok=False, error=str(exc))
+        if stored.alerted:
+            self._metrics.posts_ingested.labels(name).inc(len(stored.alerted))
         if stored.planned:
             self._on_planned()
         if stored.alerted or skipped:
@@ -165,6 +191,7 @@ class Watcher:
     async def _failed(
         self, source: Source, state: SourceState, now: datetime, error: str
     ) -> CheckReport:
+        self._metrics.fetch_errors.labels(source.settings.name).inc()
         failures = state.failures + 1
         delay = next_delay(source.settings.interval, failures, self._rng)
         log.warning(
@@ -192,7 +219,7 @@ def _until(when: datetime | None, now: datetime) -> float:
     return 0.0 if when is None else max(0.0, (when - now).total_seconds())
 
 
-async def _stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
     """Wait up to `seconds`; True as soon as `stop` is set."""
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)

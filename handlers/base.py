@@ -48,8 +48,18 @@ class Adapter(Protocol):
     async def stop(self) -> None:
         """Stop receiving and release the connection; idempotent."""
 
+    @property
+    def connected(self) -> bool:
+        """True while the platform connection is up (for `/healthz`)."""
+
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         """Deliver one alert to one chat."""
+
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
+        """Replace a sent alert's text with `alert` (the source corrected the post)."""
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome:
+        """Take a sent message back (a recall)."""
 
     async def reply(self, chat: Chat, reply: Reply) -> Outcome:
         """Post a reply the core produced on its own (not in answer to a command)."""

@@ -24,6 +24,7 @@ from bot.models import (
     Reply,
 )
 from handlers.messages import say
+from handlers.preferences import digest_command, filter_command, quiet_command
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -34,7 +35,7 @@ MAX_LATEST = 20
 MAX_ARGS = 1000
 MAX_CATEGORY = 64
 #: Buttons on a keyboard: more would not fit a phone screen.
-MAX_BUTTONS = 30
+MAX_BUTTONS = 25
 
 Handler = Callable[["Commands", Chat, Invocation], Awaitable[Reply]]
 
@@ -336,6 +337,31 @@ async def _broadcast_cancel(cmds: Commands, chat: Chat, inv: Invocation) -> Repl
     return Reply(say(chat.language, key, id=draft_id), edit=True)
 
 
+async def _recall(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
+    """`/recall 12` takes broadcast #12 back; `/recall post 34` a post's alerts."""
+    refusal = _refused(cmds, chat, inv)
+    if refusal is not None:
+        return refusal
+    lang = chat.language
+    words = inv.args.split()
+    is_post = len(words) == 2 and words[0].lower() == "post"
+    number = words[-1] if words else ""
+    if not number.isdigit() or len(words) != (2 if is_post else 1) or len(number) > 18:
+        return Reply(say(lang, "recall_usage"), private=True)
+    what = say(lang, "post_word" if is_post else "broadcast_word")
+    if is_post:
+        counts = await cmds.store.recall_post(int(number))
+    else:
+        counts = await cmds.store.recall_broadcast(int(number))
+    if counts is None:
+        return Reply(say(lang, "recall_unknown", what=what, id=number), private=True)
+    cmds.on_planned()
+    log.info("%s #%s recalled by %s:%s", what, number, chat.platform, inv.user_id)
+    cancelled, deleting = counts
+    text = say(lang, "recalled", what=what, id=number, cancelled=cancelled, deleting=deleting)
+    return Reply(text, private=True)
+
+
 async def _stats(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     refusal = _refused(cmds, chat, inv)
     if refusal is not None:
@@ -371,6 +397,10 @@ _HANDLERS: dict[str, Handler] = {
     "broadcast": _broadcast,
     "broadcast_send": _broadcast_send,
     "broadcast_cancel": _broadcast_cancel,
+    "recall": _recall,
+    "filter": filter_command,
+    "quiet": quiet_command,
+    "digest": digest_command,
     "stats": _stats,
 }
 
@@ -384,5 +414,8 @@ PUBLIC_COMMANDS = (
     "subscribe",
     "unsubscribe",
     "subscriptions",
+    "filter",
+    "quiet",
+    "digest",
     "lang",
 )

@@ -87,8 +87,19 @@ class ConsoleAdapter:
                 await self._reader
             self._reader = None
 
+    @property
+    def connected(self) -> bool:
+        return True
+
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         return self._print(render_plain(alert, language=chat.language))
+
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
+        text = render_plain(alert, language=chat.language)
+        return self._print(f"(message {message_id} corrected)\n{text}")
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome:
+        return self._print(f"(message {message_id} recalled)")
 
     async def reply(self, chat: Chat, reply: Reply) -> Outcome:
         return self._print(render_reply(reply))

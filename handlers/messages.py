@@ -22,6 +22,8 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "/subscribe 카테고리… | all | breaking — 구독\n"
         "/unsubscribe 카테고리… | all — 구독 해지\n"
         "/subscriptions — 이 채팅의 구독\n"
+        "/filter add 낱말 — 키워드가 있는 기사만 (-낱말: 제외)\n"
+        "/quiet 23:00-07:00 — 조용한 시간, /digest daily 08:00 — 하루 한 번 모아 받기\n"
         "/lang ko|en — 언어 변경",
         "Commands:\n"
         "/latest [n] — the n newest posts (default 5, at most 20)\n"
@@ -30,11 +32,13 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "/subscribe CATEGORY… | all | breaking — subscribe\n"
         "/unsubscribe CATEGORY… | all — unsubscribe\n"
         "/subscriptions — this chat's subscriptions\n"
+        "/filter add WORD — only posts that mention it (-WORD: none that do)\n"
+        "/quiet 23:00-07:00 — quiet hours, /digest daily 08:00 — one digest a day\n"
         "/lang ko|en — change the language",
     ),
     "admin_help": (
-        "관리자: /broadcast [#카테고리] 내용, /stats",
-        "Admins: /broadcast [#CATEGORY] TEXT, /stats",
+        "관리자: /broadcast [#카테고리] 내용, /recall 방송번호, /recall post 기사번호, /stats",
+        "Admins: /broadcast [#CATEGORY] TEXT, /recall BROADCAST_ID, /recall post POST_ID, /stats",
     ),
     "unknown_command": ("알 수 없는 명령어입니다: /{command}", "Unknown command: /{command}"),
     "too_long": (
@@ -108,6 +112,59 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "broadcast_gone": (
         "방송 #{id}은(는) 이미 보냈거나 취소되었습니다.",
         "Broadcast #{id} was already sent or cancelled.",
+    ),
+    "recall_usage": (
+        "사용법: /recall 방송번호 또는 /recall post 기사번호",
+        "Usage: /recall BROADCAST_ID or /recall post POST_ID",
+    ),
+    "recall_unknown": ("{what} #{id}을(를) 찾을 수 없습니다.", "There is no {what} #{id}."),
+    "recalled": (
+        "{what} #{id} 회수: 대기 중 {cancelled}건 취소, 보낸 메시지 {deleting}건 삭제 중.",
+        "{what} #{id} recalled: {cancelled} queued cancelled, {deleting} sent messages "
+        "being deleted.",
+    ),
+    "broadcast_word": ("방송", "Broadcast"),
+    "post_word": ("기사", "Post"),
+    "filter_usage": (
+        '사용법: /filter add 낱말 | /filter add "여러 낱말" | /filter add -제외할낱말 | '
+        "/filter list | /filter remove 낱말 | /filter clear",
+        'Usage: /filter add WORD | /filter add "SOME WORDS" | /filter add -EXCLUDED | '
+        "/filter list | /filter remove WORD | /filter clear",
+    ),
+    "filter_added": ("키워드를 추가했습니다: {term}", "Keyword added: {term}"),
+    "filter_exists": ("이미 있는 키워드입니다: {term}", "You have that keyword already: {term}"),
+    "filter_removed": ("키워드를 지웠습니다: {term}", "Keyword removed: {term}"),
+    "filter_missing": ("없는 키워드입니다: {term}", "No such keyword: {term}"),
+    "filter_cleared": ("키워드 {count}개를 모두 지웠습니다.", "Removed all {count} keywords."),
+    "filter_list": (
+        "키워드 (제목·요약에 있어야 함): {include}\n제외 키워드: {exclude}",
+        "Keywords (must appear in headline or excerpt): {include}\nExcluded: {exclude}",
+    ),
+    "filter_refused": ("키워드를 쓸 수 없습니다: {reason}", "That keyword can't be used: {reason}"),
+    "quiet_usage": (
+        "사용법: /quiet 23:00-07:00 (속보는 계속 받기) | /quiet 23:00-07:00 all | /quiet off",
+        "Usage: /quiet 23:00-07:00 (breaking news still comes) | /quiet 23:00-07:00 all | "
+        "/quiet off",
+    ),
+    "quiet_set": (
+        "조용한 시간: {start}-{end} ({zone}). "
+        "그동안의 알림은 끝날 때 한 번에 모아 보냅니다{extra}.",
+        "Quiet hours: {start}-{end} ({zone}). Alerts wait and come as one digest when they "
+        "end{extra}.",
+    ),
+    "quiet_breaking": (" (속보는 바로 보냅니다)", " (breaking news still comes at once)"),
+    "quiet_off": ("조용한 시간을 껐습니다.", "Quiet hours are off."),
+    "digest_usage": (
+        "사용법: /digest daily 08:00 | /digest off",
+        "Usage: /digest daily 08:00 | /digest off",
+    ),
+    "digest_set": (
+        "매일 {at} ({zone})에 구독한 카테고리의 기사를 모아 보냅니다. 개별 알림은 보내지 않습니다.",
+        "One digest of your categories every day at {at} ({zone}), instead of single alerts.",
+    ),
+    "digest_off": (
+        "다이제스트를 껐습니다. 알림을 바로 보냅니다.",
+        "Digest is off: alerts come as they happen.",
     ),
     "send": ("보내기", "Send"),
     "cancel": ("취소", "Cancel"),

@@ -7,8 +7,9 @@ wraps them. Planning is one set-based INSERT … SELECT per post, so a post for
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +17,7 @@ from sqlalchemy import (
     ColumnElement,
     and_,
     bindparam,
+    case,
     exists,
     func,
     insert,
@@ -26,17 +28,28 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.filters import normalized_text
 from bot.models import (
     ALL,
     BREAKING,
     PRIORITY_BREAKING,
     PRIORITY_NORMAL,
+    Action,
+    Chat,
     Delivery,
     DeliveryState,
     Post,
 )
-from storage.rows import delivery_from_row, post_values
-from storage.tables import broadcasts, chats, deliveries, post_categories, posts, subscriptions
+from storage.rows import delivery_from_row, post_from_row, post_values
+from storage.tables import (
+    broadcasts,
+    chat_filters,
+    chats,
+    deliveries,
+    post_categories,
+    posts,
+    subscriptions,
+)
 
 #: Keys per IN (…) list: well under every database's bound-parameter limit.
 CHUNK = 500
@@ -59,14 +72,46 @@ class DeliveryResult:
     next_attempt_at: datetime | None = None
     #: False for a wait the platform imposed (429): it is not the row's fault.
     counts_as_attempt: bool = True
+    #: The edit or deletion still owed on this row after this attempt, if any.
+    action: Action | None = None
 
 
-async def known_guids(conn: AsyncConnection, source: str, guids: Sequence[str]) -> set[str]:
-    found: set[str] = set()
+@dataclass(frozen=True, slots=True)
+class StoredVersion:
+    """What a stored post said, to tell whether the source changed it."""
+
+    id: int
+    title: str
+    excerpt: str
+    seen_at: datetime
+    alerted: bool
+
+
+async def stored_versions(
+    conn: AsyncConnection, source: str, guids: Sequence[str]
+) -> dict[str, StoredVersion]:
+    """The stored posts of `source` among `guids`, by guid."""
+    found: dict[str, StoredVersion] = {}
+    columns = (posts.c.guid, posts.c.id, posts.c.title, posts.c.excerpt, posts.c.seen_at)
     for part in chunks(guids):
-        query = select(posts.c.guid).where(posts.c.source == source, posts.c.guid.in_(part))
-        found.update((await conn.execute(query)).scalars())
+        query = select(*columns, posts.c.alerted).where(
+            posts.c.source == source, posts.c.guid.in_(part)
+        )
+        for row in await conn.execute(query):
+            found[row.guid] = StoredVersion(
+                row.id, row.title, row.excerpt, row.seen_at, bool(row.alerted)
+            )
     return found
+
+
+async def revise_post(conn: AsyncConnection, post_id: int, post: Post, now: datetime) -> None:
+    """Store the source's correction and owe an edit of every message already sent."""
+    await conn.execute(
+        update(posts)
+        .where(posts.c.id == post_id)
+        .values(title=post.title, excerpt=post.excerpt, revision=posts.c.revision + 1)
+    )
+    await owe_edits(conn, post_id, now)
 
 
 async def known_fingerprints(conn: AsyncConnection, prints: Sequence[str]) -> set[str]:
@@ -106,6 +151,19 @@ def subscriber_condition(keys: Sequence[str]) -> ColumnElement[bool]:
     )
 
 
+def keywords_condition(conn: AsyncConnection, post: Post) -> ColumnElement[bool]:
+    """Chats whose keyword filters let `post` through: no excluded keyword in its text,
+    and one of their included keywords if they have any. A substring test per filter."""
+    haystack = literal(normalized_text(f"{post.title} {post.excerpt}"))
+    contains = func.strpos if conn.dialect.name == "postgresql" else func.instr
+    mine = chat_filters.c.chat_id == chats.c.id
+    hit = contains(haystack, chat_filters.c.pattern) > 0
+    excluded = exists().where(mine, chat_filters.c.exclude, hit)
+    any_include = exists().where(mine, ~chat_filters.c.exclude)
+    included = exists().where(mine, ~chat_filters.c.exclude, hit)
+    return and_(~excluded, or_(~any_include, included))
+
+
 def post_keys(post: Post) -> list[str]:
     """The subscription keys that match `post`: its categories, `all`, and `breaking`."""
     keys = [*(c.casefold() for c in post.categories), ALL]
@@ -120,11 +178,15 @@ async def plan_post(conn: AsyncConnection, post_id: int, post: Post, now: dateti
         chats.c.id,
         chats.c.platform,
         literal(priority).label("priority"),
-        literal(DeliveryState.PENDING.value).label("state"),
+        # A chat that reads a daily digest gets its alerts held for it.
+        case(
+            (chats.c.digest_at.is_not(None), DeliveryState.HELD.value),
+            else_=DeliveryState.PENDING.value,
+        ).label("state"),
         literal(0).label("attempts"),
         literal(now, deliveries.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, deliveries.c.created_at.type).label("created_at"),
-    ).where(subscriber_condition(post_keys(post)))
+    ).where(subscriber_condition(post_keys(post)), keywords_condition(conn, post))
     columns = [
         "post_id",
         "chat_id",
@@ -176,7 +238,12 @@ def _due(platforms: Sequence[str], now: datetime) -> ColumnElement[bool]:
     orphaned = and_(
         deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.lease_until < now
     )
-    return and_(deliveries.c.platform.in_(platforms), or_(pending, orphaned))
+    owed = and_(
+        deliveries.c.state == DeliveryState.SENT.value,
+        deliveries.c.action.is_not(None),
+        deliveries.c.next_attempt_at <= now,
+    )
+    return and_(deliveries.c.platform.in_(platforms), or_(pending, orphaned, owed))
 
 
 async def claim(
@@ -217,7 +284,7 @@ async def claim(
 
 
 async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Delivery]:
-    """The claimed rows with their chat and their post or broadcast, breaking first."""
+    """The claimed rows with their chat and their post, broadcast or digest; breaking first."""
     found: list[Delivery] = []
     for part in chunks(ids):
         columns = [*deliveries.c]
@@ -231,8 +298,19 @@ async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Del
             .outerjoin(broadcasts, broadcasts.c.id == deliveries.c.broadcast_id)
             .where(deliveries.c.id.in_(part))
         )
-        found.extend(delivery_from_row(row._mapping) for row in await conn.execute(query))
+        for row in (await conn.execute(query)).all():
+            delivery = delivery_from_row(row._mapping)
+            if row.digest:
+                digest = await _digest_posts(conn, json.loads(row.digest))
+                delivery = replace(delivery, digest=digest)
+            found.append(delivery)
     return sorted(found, key=lambda d: (d.priority, d.next_attempt_at, d.id))
+
+
+async def _digest_posts(conn: AsyncConnection, ids: list[int]) -> tuple[Post, ...]:
+    rows = await conn.execute(select(posts).where(posts.c.id.in_(ids)))
+    by_id = {row.id: post_from_row(row._mapping) for row in rows}
+    return tuple(by_id[i] for i in ids if i in by_id)
 
 
 async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: datetime) -> None:
@@ -254,6 +332,14 @@ async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: 
             lease_owner=None,
             lease_until=None,
             finished_at=bindparam("new_finished_at", type_=deliveries.c.finished_at.type),
+            # A recall that arrived while the row was in flight must survive its settling.
+            action=case(
+                (
+                    and_(bindparam("keep_delete"), deliveries.c.action == Action.DELETE.value),
+                    Action.DELETE.value,
+                ),
+                else_=bindparam("new_action"),
+            ),
         )
     )
     rows = [
@@ -265,6 +351,8 @@ async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: 
             "new_next_attempt_at": r.next_attempt_at,
             "attempt": 1 if r.counts_as_attempt else 0,
             "new_finished_at": None if r.state == DeliveryState.PENDING else now,
+            "new_action": r.action.value if r.action else None,
+            "keep_delete": r.action is None and r.state != DeliveryState.DELETED,
         }
         for r in results
     ]
@@ -284,6 +372,82 @@ async def fail_pending_for_chats(
             )
             .values(state=DeliveryState.FAILED.value, error=reason)
         )
+
+
+async def owe_edits(conn: AsyncConnection, post_id: int, now: datetime) -> int:
+    """Every message already sent for `post_id` must be edited to its new text."""
+    result = await conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.post_id == post_id,
+            deliveries.c.state == DeliveryState.SENT.value,
+            deliveries.c.message_id.is_not(None),
+        )
+        .values(action=Action.EDIT.value, next_attempt_at=now)
+    )
+    return result.rowcount or 0
+
+
+async def recall(
+    conn: AsyncConnection, condition: ColumnElement[bool], now: datetime
+) -> tuple[int, int]:
+    """Cancel what is still queued and owe a deletion of what was sent; returns both counts."""
+    cancelled = await conn.execute(
+        update(deliveries)
+        .where(condition, deliveries.c.state == DeliveryState.PENDING.value)
+        .values(state=DeliveryState.FAILED.value, error="recalled", finished_at=now)
+    )
+    deleting = await conn.execute(
+        update(deliveries)
+        .where(
+            condition,
+            or_(
+                and_(
+                    deliveries.c.state == DeliveryState.SENT.value,
+                    deliveries.c.message_id.is_not(None),
+                ),
+                # In flight: the deletion waits until the send has been recorded.
+                deliveries.c.state == DeliveryState.SENDING.value,
+            ),
+        )
+        .values(action=Action.DELETE.value, next_attempt_at=now)
+    )
+    return cancelled.rowcount or 0, deleting.rowcount or 0
+
+
+async def fold_held(conn: AsyncConnection, chat: Chat, limit: int, now: datetime) -> int:
+    """Turn a chat's held rows into one digest row of its newest `limit` posts."""
+    newest = func.coalesce(posts.c.published_at, posts.c.seen_at)
+    query = (
+        select(deliveries.c.id, deliveries.c.post_id)
+        .join(posts, posts.c.id == deliveries.c.post_id)
+        .where(deliveries.c.chat_id == chat.id, deliveries.c.state == DeliveryState.HELD.value)
+        .order_by(newest.desc(), posts.c.id.desc())
+    )
+    held = (await conn.execute(query)).all()
+    if not held:
+        return 0
+    chosen = [row.post_id for row in held[:limit]]
+    await conn.execute(
+        insert(deliveries).values(
+            chat_id=chat.id,
+            platform=chat.platform,
+            priority=PRIORITY_NORMAL,
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+            digest=json.dumps(chosen),
+        )
+    )
+    for part in chunks([row.id for row in held]):
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(part))
+            .values(state=DeliveryState.DIGESTED.value, finished_at=now)
+        )
+    await conn.execute(update(chats).where(chats.c.id == chat.id).values(last_digest_at=now))
+    return len(chosen)
 
 
 async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> datetime | None:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Mapping
+from datetime import time
 from typing import Any, cast
 
 from bot.models import (
+    Action,
     Broadcast,
     Chat,
     ChatKind,
@@ -15,6 +18,7 @@ from bot.models import (
     Language,
     Platform,
     Post,
+    QuietHours,
     SourceState,
 )
 
@@ -50,7 +54,39 @@ def post_values(post: Post) -> dict[str, Any]:
     }
 
 
+class Unset(enum.Enum):
+    """Marks a setting a caller leaves alone (None means "turn it off")."""
+
+    UNSET = enum.auto()
+
+
+UNSET = Unset.UNSET
+
+
+def minutes(moment: time | None) -> int | None:
+    return None if moment is None else moment.hour * 60 + moment.minute
+
+
+def clock_time(value: int | None) -> time | None:
+    return None if value is None else time(value // 60, value % 60)
+
+
+def quiet_values(quiet: QuietHours | None) -> dict[str, Any]:
+    if quiet is None:
+        return {"quiet_from": None, "quiet_to": None, "quiet_all": False}
+    return {
+        "quiet_from": minutes(quiet.start),
+        "quiet_to": minutes(quiet.end),
+        "quiet_all": quiet.hold_breaking,
+    }
+
+
 def chat_from_row(row: Mapping[Any, Any], prefix: str = "") -> Chat:
+    start = clock_time(row[f"{prefix}quiet_from"])
+    end = clock_time(row[f"{prefix}quiet_to"])
+    quiet = None
+    if start is not None and end is not None:
+        quiet = QuietHours(start, end, bool(row[f"{prefix}quiet_all"]))
     return Chat(
         id=row[f"{prefix}id"],
         platform=cast(Platform, row[f"{prefix}platform"]),
@@ -59,6 +95,10 @@ def chat_from_row(row: Mapping[Any, Any], prefix: str = "") -> Chat:
         language=cast(Language, row[f"{prefix}language"]),
         active=bool(row[f"{prefix}active"]),
         title=row[f"{prefix}title"],
+        thread_id=row[f"{prefix}thread_id"] or None,
+        quiet=quiet,
+        digest_at=clock_time(row[f"{prefix}digest_at"]),
+        timezone=row[f"{prefix}timezone"],
     )
 
 
@@ -85,6 +125,7 @@ def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
         created_at=row["created_at"],
         message_id=row["message_id"],
         error=row["error"],
+        action=Action(row["action"]) if row["action"] else None,
     )
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
-from bot.errors import StoreError
+from bot.errors import InvalidInput, StoreError
+from bot.filters import MAX_FILTERS, pattern_for
 from bot.models import (
     ALL,
     Broadcast,
@@ -21,23 +22,31 @@ from bot.models import (
     Chat,
     Delivery,
     DeliveryState,
+    KeywordFilter,
     Language,
     Post,
+    QuietHours,
     SourceState,
 )
 from storage import outbox
 from storage.outbox import DeliveryResult
 from storage.rows import (
+    UNSET,
+    Unset,
     broadcast_from_row,
     chat_from_row,
+    minutes,
     post_from_row,
+    quiet_values,
     source_from_row,
     source_values,
 )
 from storage.tables import (
     broadcasts,
+    chat_filters,
     chats,
     deliveries,
+    leases,
     post_categories,
     posts,
     sources,
@@ -61,6 +70,8 @@ class IngestResult:
     recorded: int
     #: Outbox rows planned.
     planned: int
+    #: Posts already alerted whose title or excerpt changed: their messages get edited.
+    revised: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,19 +145,78 @@ class Store:
         statement = self._insert(sources).values(name=state.name, **values)
         await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
 
+    async def lease_source(self, name: str, owner: str, lease: timedelta) -> bool:
+        """Take `name` for `owner` until the lease runs out; False if another process holds it.
+
+        Several processes on one database fetch each source once: the one holding
+        the lease fetches, and a process that died leaves its lease to expire.
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            await conn.execute(
+                self._insert(sources)
+                .values(name=name, initialized=False, failures=0)
+                .on_conflict_do_nothing()
+            )
+            taken = await conn.execute(
+                update(sources)
+                .where(
+                    sources.c.name == name,
+                    or_(
+                        sources.c.lease_until.is_(None),
+                        sources.c.lease_until < now,
+                        sources.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+            )
+            return bool(taken.rowcount)
+
+    async def release_source(self, name: str, owner: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(sources)
+                .where(sources.c.name == name, sources.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def hold_lease(self, name: str, owner: str, lease: timedelta) -> bool:
+        """Take or renew the role `name` for `owner`; False while another owner holds it."""
+        now = self._clock()
+        async with self._tx() as conn:
+            values = {"name": name, "owner": owner, "until": now + lease}
+            await conn.execute(self._insert(leases).values(**values).on_conflict_do_nothing())
+            taken = await conn.execute(
+                update(leases)
+                .where(leases.c.name == name, or_(leases.c.owner == owner, leases.c.until < now))
+                .values(owner=owner, until=now + lease)
+            )
+            return bool(taken.rowcount)
+
+    async def drop_lease(self, name: str, owner: str) -> None:
+        """Give the role up at once (a clean stop), so another process takes over now."""
+        async with self._tx() as conn:
+            await conn.execute(delete(leases).where(leases.c.name == name, leases.c.owner == owner))
+
     async def ingest(
-        self, state: SourceState, found: Sequence[Post], *, backfill: int = 0
+        self,
+        state: SourceState,
+        found: Sequence[Post],
+        *,
+        backfill: int = 0,
+        baseline: bool = True,
     ) -> IngestResult:
         """Store what is new in `found` and plan its alerts, with `state`, in one transaction.
 
         New means an unknown (source, guid) whose link's fingerprint is not
         known either. On the source's first successful fetch only the
-        `backfill` newest new posts are alerted; the rest are recorded.
+        `backfill` newest new posts are alerted and the rest are recorded,
+        unless `baseline` is False (pushed posts are always news).
         """
         now = self._clock()
         async with self._tx() as conn:
-            first = not await self._initialized(conn, state.name)
-            fresh = await self._unseen(conn, state.name, found)
+            first = baseline and not await self._initialized(conn, state.name)
+            fresh, revised = await self._unseen(conn, state.name, found, now)
             known = await outbox.known_fingerprints(conn, [p.fingerprint for p in fresh])
             chosen = _choose_alerts(fresh, known, backfill if first else None)
             ids = await outbox.insert_posts(conn, chosen, now)
@@ -157,27 +227,35 @@ class Store:
                     planned += await outbox.plan_post(conn, post_id, post, now)
                     alerted.append(replace(post, id=post_id))
             await self._save_source(conn, replace(state, initialized=True))
-        return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned)
+        return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned, revised)
 
     async def _initialized(self, conn: AsyncConnection, name: str) -> bool:
         query = select(sources.c.initialized).where(sources.c.name == name)
         return bool((await conn.execute(query)).scalar())
 
     async def _unseen(
-        self, conn: AsyncConnection, source: str, found: Sequence[Post]
-    ) -> list[Post]:
+        self, conn: AsyncConnection, source: str, found: Sequence[Post], now: datetime
+    ) -> tuple[list[Post], int]:
+        """The posts not stored yet, and how many stored ones were revised at the source."""
         unique = list({p.guid: p for p in reversed(found)}.values())[::-1]
-        known = await outbox.known_guids(conn, source, [p.guid for p in unique])
-        return [p for p in unique if p.guid not in known]
+        known = await outbox.stored_versions(conn, source, [p.guid for p in unique])
+        revised = 0
+        for post in unique:
+            stored = known.get(post.guid)
+            if stored is not None and _changed(stored, post, now):
+                await outbox.revise_post(conn, stored.id, post, now)
+                revised += 1
+        return [p for p in unique if p.guid not in known], revised
 
     # --- chats and subscriptions -------------------------------------------------------
 
     async def ensure_chat(self, chat: Chat) -> Chat:
-        """The stored chat for (platform, chat_id), created from `chat` if new."""
+        """The stored chat for (platform, chat_id, thread), created from `chat` if new."""
         async with self._tx() as conn:
             values = {
                 "platform": chat.platform,
                 "chat_id": chat.chat_id,
+                "thread_id": chat.thread_id or "",
                 "kind": chat.kind,
                 "language": chat.language,
                 "active": chat.active,
@@ -185,36 +263,55 @@ class Store:
                 "created_at": self._clock(),
             }
             await conn.execute(self._insert(chats).values(**values).on_conflict_do_nothing())
-            return await self._chat(conn, chat.platform, chat.chat_id)
+            return await self._chat(conn, chat.platform, chat.chat_id, chat.thread_id)
 
-    async def _chat(self, conn: AsyncConnection, platform: str, chat_id: str) -> Chat:
-        query = select(chats).where(chats.c.platform == platform, chats.c.chat_id == chat_id)
+    async def _chat(
+        self, conn: AsyncConnection, platform: str, chat_id: str, thread_id: str | None
+    ) -> Chat:
+        query = select(chats).where(_identity(platform, chat_id, thread_id))
         return chat_from_row((await conn.execute(query)).one()._mapping)
 
-    async def find_chat(self, platform: str, chat_id: str) -> Chat | None:
+    async def find_chat(
+        self, platform: str, chat_id: str, thread_id: str | None = None
+    ) -> Chat | None:
         async with self._tx() as conn:
-            query = select(chats).where(chats.c.platform == platform, chats.c.chat_id == chat_id)
+            query = select(chats).where(_identity(platform, chat_id, thread_id))
             row = (await conn.execute(query)).first()
         return chat_from_row(row._mapping) if row else None
 
     async def update_chat(
-        self, chat: Chat, *, language: Language | None = None, active: bool | None = None
+        self,
+        chat: Chat,
+        *,
+        language: Language | None = None,
+        active: bool | None = None,
+        quiet: QuietHours | Unset | None = UNSET,
+        digest_at: time | Unset | None = UNSET,
     ) -> Chat:
+        """Change a chat's settings; returns the chat as stored now."""
         values: dict[str, Any] = {}
         if language is not None:
             values["language"] = language
         if active is not None:
             values["active"] = active
+        if not isinstance(quiet, Unset):
+            values |= quiet_values(quiet)
+        if not isinstance(digest_at, Unset):
+            values["digest_at"] = minutes(digest_at)
+            # The first digest comes at the next digest time, not at once.
+            values["last_digest_at"] = self._clock()
         async with self._tx() as conn:
             if values:
                 await conn.execute(update(chats).where(chats.c.id == chat.id).values(**values))
-            return await self._chat(conn, chat.platform, chat.chat_id)
+            return await self._chat(conn, chat.platform, chat.chat_id, chat.thread_id)
 
     async def move_chat(self, chat: Chat, new_chat_id: str) -> None:
-        """Give the chat its new platform id (its subscriptions and queued rows follow)."""
+        """Give the chat (and its topics) the platform's new id; subscriptions follow."""
         async with self._tx() as conn:
             await conn.execute(
-                update(chats).where(chats.c.id == chat.id).values(chat_id=new_chat_id)
+                update(chats)
+                .where(chats.c.platform == chat.platform, chats.c.chat_id == chat.chat_id)
+                .values(chat_id=new_chat_id)
             )
 
     async def chats_gone(self, chat_ids: Sequence[int], reason: str) -> None:
@@ -264,6 +361,64 @@ class Store:
     async def _subscription_keys(self, conn: AsyncConnection, chat: Chat) -> set[str]:
         query = select(subscriptions.c.key).where(subscriptions.c.chat_id == chat.id)
         return set((await conn.execute(query)).scalars())
+
+    # --- keyword filters, quiet hours, digests ------------------------------------------
+
+    async def add_filter(self, chat: Chat, keyword: KeywordFilter) -> bool:
+        """Add a keyword; False if the chat has it already. Raises `InvalidInput` over the limit."""
+        async with self._tx() as conn:
+            count = await _count(conn, chat_filters.c.chat_id == chat.id)
+            if count >= MAX_FILTERS:
+                raise InvalidInput(f"at most {MAX_FILTERS} keywords per chat")
+            values = {
+                "chat_id": chat.id,
+                "exclude": keyword.exclude,
+                "pattern": pattern_for(keyword.term),
+                "term": keyword.term,
+            }
+            added = await conn.execute(
+                self._insert(chat_filters).values(**values).on_conflict_do_nothing()
+            )
+            return bool(added.rowcount)
+
+    async def remove_filter(self, chat: Chat, keyword: KeywordFilter) -> bool:
+        async with self._tx() as conn:
+            gone = await conn.execute(
+                delete(chat_filters).where(
+                    chat_filters.c.chat_id == chat.id,
+                    chat_filters.c.exclude == keyword.exclude,
+                    chat_filters.c.pattern == pattern_for(keyword.term),
+                )
+            )
+            return bool(gone.rowcount)
+
+    async def clear_filters(self, chat: Chat) -> int:
+        async with self._tx() as conn:
+            gone = await conn.execute(delete(chat_filters).where(chat_filters.c.chat_id == chat.id))
+            return gone.rowcount or 0
+
+    async def filters(self, chat: Chat) -> list[KeywordFilter]:
+        query = (
+            select(chat_filters.c.term, chat_filters.c.exclude)
+            .where(chat_filters.c.chat_id == chat.id)
+            .order_by(chat_filters.c.exclude, chat_filters.c.term)
+        )
+        async with self._tx() as conn:
+            return [KeywordFilter(term, bool(ex)) for term, ex in await conn.execute(query)]
+
+    async def chats_holding(self) -> list[tuple[Chat, datetime | None]]:
+        """Active chats with alerts held for a digest, and when each got its last digest."""
+        holding = select(deliveries.c.chat_id).where(deliveries.c.state == DeliveryState.HELD.value)
+        query = select(chats).where(chats.c.active, chats.c.id.in_(holding))
+        async with self._tx() as conn:
+            rows = await conn.execute(query)
+            return [(chat_from_row(r._mapping), r.last_digest_at) for r in rows]
+
+    async def make_digest(self, chat: Chat, limit: int) -> int:
+        """Fold the chat's held alerts into one digest row of its newest `limit` posts."""
+        now = self._clock()
+        async with self._tx() as conn:
+            return await outbox.fold_held(conn, chat, limit, now)
 
     # --- posts -----------------------------------------------------------------------
 
@@ -345,11 +500,44 @@ class Store:
             )
             return bool(result.rowcount)
 
+    async def broadcast_progress(self, broadcast_id: int) -> dict[str, int]:
+        """How a queued broadcast's rows stand, by state."""
+        query = (
+            select(deliveries.c.state, func.count())
+            .where(deliveries.c.broadcast_id == broadcast_id)
+            .group_by(deliveries.c.state)
+        )
+        async with self._tx() as conn:
+            return {s.value: 0 for s in DeliveryState} | await _counts(conn, query)
+
     async def find_broadcast(self, broadcast_id: int) -> Broadcast | None:
         async with self._tx() as conn:
             query = select(broadcasts).where(broadcasts.c.id == broadcast_id)
             row = (await conn.execute(query)).first()
         return broadcast_from_row(row._mapping) if row else None
+
+    async def recall_broadcast(self, broadcast_id: int) -> tuple[int, int] | None:
+        """Take a broadcast back: (rows cancelled, messages to delete); None if unknown."""
+        async with self._tx() as conn:
+            found = await conn.execute(
+                select(broadcasts.c.id).where(broadcasts.c.id == broadcast_id)
+            )
+            if found.first() is None:
+                return None
+            await conn.execute(
+                update(broadcasts).where(broadcasts.c.id == broadcast_id).values(state="recalled")
+            )
+            return await outbox.recall(
+                conn, deliveries.c.broadcast_id == broadcast_id, self._clock()
+            )
+
+    async def recall_post(self, post_id: int) -> tuple[int, int] | None:
+        """Take a post's alerts back: (rows cancelled, messages to delete); None if unknown."""
+        async with self._tx() as conn:
+            found = await conn.execute(select(posts.c.id).where(posts.c.id == post_id))
+            if found.first() is None:
+                return None
+            return await outbox.recall(conn, deliveries.c.post_id == post_id, self._clock())
 
     # --- the outbox -----------------------------------------------------------------------
 
@@ -411,6 +599,27 @@ async def _counts(conn: AsyncConnection, query: Select[Any, Any]) -> dict[str, i
 
 async def _count(conn: AsyncConnection, condition: ColumnElement[bool]) -> int:
     return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
+
+
+def _identity(platform: str, chat_id: str, thread_id: str | None) -> ColumnElement[bool]:
+    return and_(
+        chats.c.platform == platform,
+        chats.c.chat_id == chat_id,
+        chats.c.thread_id == (thread_id or ""),
+    )
+
+
+#: A correction at the source updates messages sent within this long.
+LIVE_UPDATE_WINDOW = timedelta(hours=24)
+
+
+def _changed(stored: outbox.StoredVersion, post: Post, now: datetime) -> bool:
+    """An alerted post whose headline or text the source corrected, recently enough."""
+    return (
+        stored.alerted
+        and now - stored.seen_at <= LIVE_UPDATE_WINDOW
+        and (stored.title, stored.excerpt) != (post.title, post.excerpt)
+    )
 
 
 def _choose_alerts(

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -95,6 +96,8 @@ posts = Table(
     Column("seen_at", UtcDateTime, nullable=False),
     Column("image", Text),
     Column("breaking", Boolean, nullable=False),
+    #: Bumped when the source changes the title or excerpt after alerting.
+    Column("revision", Integer, nullable=False, server_default="0"),
     #: False for what a source's first fetch found and for a story already seen elsewhere.
     Column("alerted", Boolean, nullable=False),
     UniqueConstraint("source", "guid"),
@@ -123,7 +126,26 @@ chats = Table(
     Column("active", Boolean, nullable=False),
     Column("title", Text),
     Column("created_at", UtcDateTime, nullable=False),
-    UniqueConstraint("platform", "chat_id"),
+    #: A forum topic inside the chat ("" for the chat itself): each topic is a chat of its own.
+    Column("thread_id", String(32), nullable=False, server_default=""),
+    #: Quiet hours and daily digest, as minutes after local midnight.
+    Column("quiet_from", SmallInteger),
+    Column("quiet_to", SmallInteger),
+    Column("quiet_all", Boolean, nullable=False, server_default=false()),
+    Column("digest_at", SmallInteger),
+    Column("timezone", String(64), nullable=False, server_default="Asia/Seoul"),
+    Column("last_digest_at", UtcDateTime),
+    UniqueConstraint("platform", "chat_id", "thread_id"),
+)
+
+#: Keyword filters: `pattern` is the form matched against a post's normalized text.
+chat_filters = Table(
+    "chat_filters",
+    metadata,
+    Column("chat_id", Id, ForeignKey("chats.id", ondelete="CASCADE"), primary_key=True),
+    Column("exclude", Boolean, primary_key=True),
+    Column("pattern", String(256), primary_key=True),
+    Column("term", String(256), nullable=False),
 )
 
 subscriptions = Table(
@@ -164,9 +186,24 @@ deliveries = Table(
     Column("lease_until", UtcDateTime),
     Column("message_id", String(64)),
     Column("error", Text),
+    #: `edit` or `delete` on a sent row: work the dispatcher still owes that message.
+    Column("action", String(8)),
+    #: A digest's posts, as a JSON list of post ids, newest first.
+    Column("digest", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime),
     UniqueConstraint("post_id", "chat_id"),
     UniqueConstraint("broadcast_id", "chat_id"),
     Index("ix_deliveries_due", "platform", "state", "priority", "next_attempt_at"),
+    Index("ix_deliveries_post", "post_id"),
+    Index("ix_deliveries_broadcast", "broadcast_id"),
+)
+
+#: Named roles held by one process at a time (the platform receiver), with an expiry.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("owner", String(64), nullable=False),
+    Column("until", UtcDateTime, nullable=False),
 )

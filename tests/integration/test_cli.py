@@ -80,3 +80,30 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     done = newsbot("db", "upgrade", "--config", str(config))
     assert (done.returncode, done.stdout.strip()) == (0, "database is up to date")
     assert (tmp_path / "x.db").stat().st_size > 0
+
+
+def config_for(tmp_path: Path) -> Path:
+    config = tmp_path / "newsbot.toml"
+    config.write_text(
+        f'database_url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
+        "[[sources]]\n"
+        'name = "newsdao"\n'
+        f'path = "{EXAMPLES}"\n'
+        'site_url = "https://newsdao.kr"\n'
+    )
+    return config
+
+
+def test_stats_sources_and_broadcast_from_the_shell(tmp_path: Path) -> None:
+    config = str(config_for(tmp_path))
+    assert newsbot("run", "--config", config, "--once").returncode == 0
+    stats = newsbot("stats", "--config", config)
+    assert stats.returncode == 0
+    assert "chats: console 1" in stats.stdout and "posts in the last 24 h: 6" in stats.stdout
+    sources = newsbot("sources", "--config", config)
+    assert "newsdao  " in sources.stdout and "status: ok" in sources.stdout
+    assert "next fetch: 20" in sources.stdout
+    queued = newsbot("broadcast", "서버 점검 안내", "--no-wait", "--config", config)
+    assert queued.stdout.strip() == "broadcast #1 queued for 1 chats"
+    empty = newsbot("broadcast", "  ", "--config", config)
+    assert (empty.returncode, empty.stderr.strip()) == (1, "newsbot: the broadcast text is empty")

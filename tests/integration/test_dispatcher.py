@@ -44,6 +44,8 @@ class RecordingSender:
         self.delivered: list[tuple[str, str]] = []
         self.script: dict[str, deque[Outcome]] = {}
         self.changes = Changes()
+        self.edited: list[tuple[str, str, str]] = []
+        self.deleted: list[tuple[str, str]] = []
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         queue = self.script.get(chat.chat_id)
@@ -52,6 +54,14 @@ class RecordingSender:
             self.delivered.append((chat.chat_id, alert.headline))
             self.changes.mark()
         return outcome
+
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
+        self.edited.append((chat.chat_id, message_id, alert.headline))
+        return Sent(message_id)
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome:
+        self.deleted.append((chat.chat_id, message_id))
+        return Sent(message_id)
 
 
 async def plan(store: Store, chats: int, *posts: object) -> list[Chat]:

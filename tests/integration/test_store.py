@@ -129,3 +129,27 @@ async def test_a_broadcast_is_queued_once_for_its_category(store: Store) -> None
     claimed = await store.claim(["telegram"], limit=10, lease=LEASE, owner="t")
     assert {d.broadcast.text for d in claimed if d.broadcast} == {"공지"}
     assert all(d.priority == 0 for d in claimed)
+
+
+async def test_one_process_at_a_time_holds_a_source(store: Store) -> None:
+    assert await store.lease_source("newsroom", "a", LEASE)
+    assert not await store.lease_source("newsroom", "b", LEASE)
+    assert await store.lease_source("newsroom", "a", LEASE), "the holder may renew"
+    await store.release_source("newsroom", "a")
+    assert await store.lease_source("newsroom", "b", LEASE)
+
+
+async def test_a_dead_processs_source_lease_expires(store: Store) -> None:
+    assert await store.lease_source("newsroom", "dead", timedelta(seconds=-1))
+    assert await store.lease_source("newsroom", "alive", LEASE)
+
+
+async def test_one_process_holds_the_receiver_role_until_it_lapses_or_is_dropped(
+    store: Store,
+) -> None:
+    assert await store.hold_lease("receiver", "a", LEASE)
+    assert not await store.hold_lease("receiver", "b", LEASE)
+    assert await store.hold_lease("receiver", "a", LEASE)
+    await store.drop_lease("receiver", "a")
+    assert await store.hold_lease("receiver", "b", timedelta(seconds=-1))
+    assert await store.hold_lease("receiver", "c", LEASE), "b's lease lapsed"

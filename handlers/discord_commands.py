@@ -1,0 +1,410 @@
+"""Discord's slash commands, autocompletes and buttons, as calls of the core's `Inbox`.
+
+The command names and options are what users type and what Discord stores, so
+they change only on purpose. Every interaction is answered: commands are
+deferred first (Discord allows 3 s; the core needs the database), then the
+core's `Reply` arrives as the followup; an error anywhere still gets a short
+private answer. Their menu texts come in English and Korean, and `sync_commands`
+registers them with Discord only when something users see has changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import discord
+from discord import app_commands
+
+from bot.models import ALL, BREAKING, Chat, Invocation, Language, Reply
+from handlers.base import Inbox
+from handlers.discord_render import ButtonIds, reply_body
+
+log = logging.getLogger(__name__)
+
+Interaction = discord.Interaction[Any]
+Choices = list[app_commands.Choice[str]]
+
+#: Answers meant for the asker only (previews, figures); deferred privately.
+PRIVATE_COMMANDS = frozenset({"broadcast", "recall", "stats"})
+#: Discord drops an autocomplete not answered within 3 s.
+AUTOCOMPLETE_TIMEOUT = 2.0
+MAX_CHOICES = 25
+NO_PINGS = discord.AllowedMentions.none()
+#: What answering an interaction may raise that is Discord's or the network's doing.
+NETWORK_ERRORS = (discord.HTTPException, aiohttp.ClientError, OSError, TimeoutError)
+_SORRY: dict[Language, str] = {
+    "ko": "요청을 처리하지 못했습니다. 잠시 후 다시 시도해 주세요.",
+    "en": "That did not work; please try again in a moment.",
+}
+_EXPIRED: dict[Language, str] = {
+    "ko": "이 버튼은 만료되었습니다. 명령을 다시 입력해 주세요.",
+    "en": "This button has expired; please run the command again.",
+}
+
+
+def language_of(interaction: Interaction) -> Language:
+    """Korean when the user or the server uses Korean, else English."""
+    locales = (interaction.locale, interaction.guild_locale)
+    return "ko" if any(loc and loc.value.startswith("ko") for loc in locales) else "en"
+
+
+def chat_of(interaction: Interaction) -> Chat:
+    """The chat the interaction came from: the guild channel, or the DM."""
+    in_guild = interaction.guild_id is not None
+    return Chat(
+        platform="discord",
+        chat_id=str(interaction.channel_id),
+        kind="channel" if in_guild else "user",
+        language=language_of(interaction),
+    )
+
+
+def invocation_of(interaction: Interaction, command: str, args: str) -> Invocation:
+    """The core's view of a command: may the user manage this channel (always, in a DM)?"""
+    in_guild = interaction.guild_id is not None
+    return Invocation(
+        chat=chat_of(interaction),
+        command=command,
+        args=args.strip(),
+        user_id=str(interaction.user.id),
+        can_manage=interaction.permissions.manage_channels if in_guild else True,
+    )
+
+
+def one_name(category: str) -> str:
+    """One category as the core's argument text: a trailing comma keeps `World News` whole.
+
+    The core reads `IT Sports` as two names unless a comma is present; a slash
+    command option is always exactly one.
+    """
+    name = " ".join(category.split())
+    return f"{name}," if " " in name and "," not in name else name
+
+
+def message_parts(reply: Reply, ids: ButtonIds) -> dict[str, Any]:
+    """The reply as keyword arguments for discord.py's send/edit calls."""
+    content, embed = reply_body(reply)
+    parts: dict[str, Any] = {"content": content or ("…" if embed is None else None)}
+    parts["embed"] = embed
+    parts["view"] = ids.view(reply.buttons)
+    return parts
+
+
+def sendable(parts: dict[str, Any]) -> dict[str, Any]:
+    # `send` takes no None for embed/view; `edit` uses None to clear them.
+    return {key: value for key, value in parts.items() if value is not None}
+
+
+class Interactions:
+    """Turns slash commands, autocompletes and button presses into calls of the core."""
+
+    def __init__(self, inbox: Inbox, ids: ButtonIds) -> None:
+        self._inbox = inbox
+        self._ids = ids
+
+    async def command(self, interaction: Interaction, command: str, args: str = "") -> None:
+        """Defer, ask the core, answer with its reply."""
+        private = command in PRIVATE_COMMANDS
+        if not await _defer(interaction, ephemeral=private, thinking=True):
+            return
+        reply = await self._ask(invocation_of(interaction, command, args))
+        await self._answer(interaction, reply, deferred_private=private)
+
+    async def press(self, interaction: Interaction) -> None:
+        """A button under one of our messages: run its command, edit or answer."""
+        custom_id = str(_data(interaction).get("custom_id", ""))
+        if not custom_id.startswith((ButtonIds.PREFIX, ButtonIds.KEPT)):
+            return
+        if not await _defer(interaction, ephemeral=False, thinking=False):
+            return
+        decoded = self._ids.decode(custom_id)
+        if decoded is None:
+            reply = Reply(_EXPIRED[language_of(interaction)], private=True)
+        else:
+            reply = await self._ask(invocation_of(interaction, *decoded))
+        await self._answer(interaction, reply, deferred_private=False, on_message=True)
+
+    async def complete(self, interaction: Interaction, current: str, *extra: str) -> Choices:
+        """Up to 25 known categories (plus `extra`) containing what the user typed."""
+        names = list(extra)
+        try:
+            async with asyncio.timeout(AUTOCOMPLETE_TIMEOUT):
+                names += await self._inbox.categories()
+        except Exception as exc:
+            # An autocomplete with fewer choices beats one Discord drops.
+            log.warning("autocomplete without categories: %s", type(exc).__name__)
+        needle = current.strip().casefold()
+        found = [n for n in dict.fromkeys(names) if needle in n.casefold() and 0 < len(n) <= 100]
+        found.sort(key=lambda n: not n.casefold().startswith(needle))
+        return [app_commands.Choice(name=n, value=n) for n in found[:MAX_CHOICES]]
+
+    async def on_error(self, interaction: Interaction, error: app_commands.AppCommandError) -> None:
+        """A command that failed before reaching us (bad option, unknown command): answer anyway."""
+        if isinstance(error, app_commands.CommandInvokeError):  # our bug: keep the traceback
+            log.error("/%s failed", _name(interaction), exc_info=error.original)
+        else:  # junk from outside (unknown command, bad option): one line is enough
+            log.warning("/%s refused: %s", _name(interaction), type(error).__name__)
+        text = _SORRY[language_of(interaction)]
+        try:
+            if interaction.type is discord.InteractionType.autocomplete:
+                if not interaction.response.is_done():
+                    await interaction.response.autocomplete([])
+            elif not interaction.response.is_done():
+                await interaction.response.send_message(text, ephemeral=True)
+            else:
+                await interaction.followup.send(text, ephemeral=True)
+        except NETWORK_ERRORS as exc:
+            log.warning("could not answer a failed command: %s", type(exc).__name__)
+
+    async def _ask(self, invocation: Invocation) -> Reply:
+        try:
+            return await self._inbox.command(invocation)
+        except Exception:
+            # The core answers bad input itself; this is the database or a bug.
+            log.exception("/%s failed", invocation.command)
+            return Reply(_SORRY[invocation.chat.language], private=True)
+
+    async def _answer(
+        self,
+        interaction: Interaction,
+        reply: Reply,
+        *,
+        deferred_private: bool,
+        on_message: bool = False,
+    ) -> None:
+        parts = message_parts(reply, self._ids)
+        try:
+            if on_message and reply.edit:
+                await interaction.edit_original_response(allowed_mentions=NO_PINGS, **parts)
+                return
+            if not on_message and reply.private != deferred_private:
+                # A deferred answer keeps the deferral's visibility; start over.
+                await interaction.delete_original_response()
+            await interaction.followup.send(
+                ephemeral=reply.private, allowed_mentions=NO_PINGS, **sendable(parts)
+            )
+        except NETWORK_ERRORS as exc:
+            log.warning("could not answer /%s: %s", _name(interaction), type(exc).__name__)
+
+
+async def _defer(interaction: Interaction, *, ephemeral: bool, thinking: bool) -> bool:
+    try:
+        await interaction.response.defer(ephemeral=ephemeral, thinking=thinking)
+    except NETWORK_ERRORS as exc:
+        # Expired (over 3 s) or answered elsewhere: nothing more can be said.
+        log.warning("could not defer /%s: %s", _name(interaction), type(exc).__name__)
+        return False
+    return True
+
+
+def _data(interaction: Interaction) -> Mapping[str, object]:
+    return interaction.data or {}
+
+
+def _name(interaction: Interaction) -> str:
+    data = _data(interaction)
+    return str(data.get("name") or data.get("custom_id"))
+
+
+# --- the commands -------------------------------------------------------------------------
+
+
+def _t(english: str, korean: str) -> app_commands.locale_str:
+    """A text shown in Discord's command menus: English, and Korean for Korean clients."""
+    return app_commands.locale_str(english, ko=korean)
+
+
+class KoreanTranslator(app_commands.Translator):
+    """Gives Discord the Korean of each `_t` text, so every user reads their own language."""
+
+    async def translate(
+        self,
+        string: app_commands.locale_str,
+        locale: discord.Locale,
+        context: app_commands.TranslationContextTypes,
+    ) -> str | None:
+        korean = string.extras.get("ko")
+        return korean if locale is discord.Locale.korean and isinstance(korean, str) else None
+
+
+async def define_commands(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    """Register every slash command on `tree` (global; synced to a guild when configured)."""
+    await tree.set_translator(KoreanTranslator())
+    tree.error(on.on_error)
+    _define_reading(tree, on)
+    _define_subscriptions(tree, on)
+    _define_admin(tree, on)
+
+
+def _define_reading(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    @tree.command(name="start", description=_t("Start news alerts", "뉴스 알림 시작하기"))
+    async def start(interaction: Interaction) -> None:
+        await on.command(interaction, "start")
+
+    @tree.command(name="help", description=_t("What I can do", "명령어 안내"))
+    async def help_(interaction: Interaction) -> None:
+        await on.command(interaction, "help")
+
+    @tree.command(name="latest", description=_t("Latest posts", "최신 기사"))
+    @app_commands.describe(count=_t("How many (1-20)", "몇 개 (1-20)"))
+    async def latest(
+        interaction: Interaction, count: app_commands.Range[int, 1, 20] | None = None
+    ) -> None:
+        await on.command(interaction, "latest", "" if count is None else str(count))
+
+    @tree.command(name="category", description=_t("Latest posts in a category", "분야별 최신 기사"))
+    @app_commands.describe(name=_t("Category", "분야"))
+    async def category(interaction: Interaction, name: str) -> None:
+        await on.command(interaction, "category", name)
+
+    @category.autocomplete("name")
+    async def category_names(interaction: Interaction, current: str) -> Choices:
+        return await on.complete(interaction, current)
+
+    @tree.command(name="categories", description=_t("All categories", "분야 목록"))
+    async def categories(interaction: Interaction) -> None:
+        await on.command(interaction, "categories")
+
+
+def _define_subscriptions(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    @tree.command(name="subscribe", description=_t("Get alerts here", "이 채팅에서 알림 받기"))
+    @app_commands.describe(category=_t("A category, all or breaking", "분야, all 또는 breaking"))
+    @app_commands.default_permissions(manage_channels=True)
+    async def subscribe(interaction: Interaction, category: str) -> None:
+        await on.command(interaction, "subscribe", one_name(category))
+
+    @tree.command(name="unsubscribe", description=_t("Stop alerts here", "이 채팅의 알림 끄기"))
+    @app_commands.describe(category=_t("Category, or all", "분야 또는 all"))
+    @app_commands.default_permissions(manage_channels=True)
+    async def unsubscribe(interaction: Interaction, category: str) -> None:
+        await on.command(interaction, "unsubscribe", one_name(category))
+
+    @subscribe.autocomplete("category")
+    @unsubscribe.autocomplete("category")
+    async def subscription_names(interaction: Interaction, current: str) -> Choices:
+        return await on.complete(interaction, current, ALL, BREAKING)
+
+    @tree.command(name="subscriptions", description=_t("What this chat follows", "이 채팅의 구독"))
+    async def subscriptions(interaction: Interaction) -> None:
+        await on.command(interaction, "subscriptions")
+
+    @tree.command(name="lang", description=_t("Reply language", "답변 언어"))
+    @app_commands.describe(code=_t("Language", "언어"))
+    @app_commands.choices(
+        code=[
+            app_commands.Choice(name=_t("Korean", "한국어"), value="ko"),
+            app_commands.Choice(name=_t("English", "영어"), value="en"),
+        ]
+    )
+    async def lang(interaction: Interaction, code: app_commands.Choice[str]) -> None:
+        await on.command(interaction, "lang", code.value)
+
+
+def _define_admin(tree: app_commands.CommandTree[Any], on: Interactions) -> None:
+    @tree.command(name="broadcast", description=_t("Broadcast (admins)", "전체 공지 (관리자)"))
+    @app_commands.describe(
+        text=_t("The message", "보낼 내용"),
+        category=_t("Only this category's subscribers", "이 분야 구독자에게만"),
+    )
+    async def broadcast(interaction: Interaction, text: str, category: str | None = None) -> None:
+        # The core's syntax, shared with Telegram: `#IT text` for one category.
+        args = f"#{category.strip()} {text}" if category and category.strip() else text
+        await on.command(interaction, "broadcast", args)
+
+    @broadcast.autocomplete("category")
+    async def broadcast_names(interaction: Interaction, current: str) -> Choices:
+        return await on.complete(interaction, current)
+
+    @tree.command(name="recall", description=_t("Take back (admins)", "보낸 것 회수 (관리자)"))
+    @app_commands.describe(
+        number=_t("The broadcast's number (or the post's)", "공지 번호 (또는 기사 번호)"),
+        post=_t("It is a post, not a broadcast", "공지가 아니라 기사"),
+    )
+    async def recall(
+        interaction: Interaction, number: app_commands.Range[int, 1], post: bool = False
+    ) -> None:
+        # The core's syntax, shared with Telegram: `12` or `post 34`.
+        await on.command(interaction, "recall", f"post {number}" if post else str(number))
+
+    @tree.command(name="stats", description=_t("Statistics (admins)", "통계 (관리자)"))
+    async def stats(interaction: Interaction) -> None:
+        await on.command(interaction, "stats")
+
+
+# --- command sync ------------------------------------------------------------------------
+
+
+async def sync_commands(
+    client: discord.Client, tree: app_commands.CommandTree[Any], guild_id: int | None
+) -> None:
+    """PUT the slash commands only when Discord's copy differs from ours; to one guild if set.
+
+    Re-registering on every start would rewrite them globally for nothing (and
+    global changes take time to reach clients). A failure leaves the old ones.
+    """
+    app_id = client.application_id
+    assert app_id is not None, "application_id is known after login"
+    translator = tree.translator
+    assert translator is not None, "define_commands sets it"
+    local = [await c.get_translated_payload(tree, translator) for c in tree.get_commands()]
+    http = client.http
+    try:
+        remote = await _registered(http, app_id, guild_id)
+        if _definitions(remote) == _definitions(local):
+            log.info("slash commands unchanged; not synced")
+            return
+        if guild_id is None:
+            await http.bulk_upsert_global_commands(app_id, payload=local)
+        else:
+            await http.bulk_upsert_guild_commands(app_id, guild_id, payload=local)
+        log.info("synced %d slash commands (%s)", len(local), guild_id or "global")
+    except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
+        log.warning("slash commands not synced, the old ones stay: %s", type(exc).__name__)
+
+
+async def _registered(http: Any, app_id: int, guild_id: int | None) -> Any:
+    # discord.py's own getters omit `with_localizations`, without which Discord
+    # leaves out the translations and every start would look like a change.
+    path = "/applications/{application_id}/commands"
+    if guild_id is not None:
+        path = "/applications/{application_id}/guilds/{guild_id}/commands"
+    route = discord.http.Route("GET", path, application_id=app_id, guild_id=guild_id)
+    return await http.request(route, params={"with_localizations": "true"})
+
+
+def _definitions(commands: Any) -> list[dict[str, Any]]:
+    """What users see of each command, in a form Discord's echo and ours compare equal."""
+    return sorted((_comparable(c) for c in commands), key=lambda c: str(c["name"]))
+
+
+def _comparable(command: Mapping[str, Any]) -> dict[str, Any]:
+    perms = command.get("default_member_permissions")
+    return {
+        "name": command["name"],
+        "description": command.get("description", ""),
+        "type": command.get("type", 1),
+        "default_member_permissions": None if perms is None else str(perms),
+        "description_localizations": command.get("description_localizations") or {},
+        "options": [_comparable_option(o) for o in command.get("options") or ()],
+    }
+
+
+def _comparable_option(option: Mapping[str, Any]) -> dict[str, Any]:
+    keys = ("min_value", "max_value", "min_length", "max_length")
+    return {
+        "name": option["name"],
+        "description": option.get("description", ""),
+        "type": option["type"],
+        "required": bool(option.get("required", False)),
+        "autocomplete": bool(option.get("autocomplete", False)),
+        "description_localizations": option.get("description_localizations") or {},
+        "choices": [
+            (c["name"], c["value"], c.get("name_localizations") or {})
+            for c in option.get("choices") or ()
+        ],
+        **{key: option.get(key) for key in keys},
+    }
