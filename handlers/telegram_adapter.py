@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -20,6 +21,7 @@ from telegram import (
     BotCommand,
     ChatMember,
     InlineKeyboardMarkup,
+    MaybeInaccessibleMessage,
     Update,
     User,
 )
@@ -77,10 +79,13 @@ MENU: Final = (
     ("subscribe", "분야 구독 (예: /subscribe IT)", "Subscribe (e.g. /subscribe IT)"),
     ("unsubscribe", "구독 해지", "Unsubscribe"),
     ("subscriptions", "내 구독 목록", "My subscriptions"),
+    ("filter", "키워드 필터 (예: /filter add 반도체)", "Keyword filter (/filter add chips)"),
+    ("quiet", "조용한 시간 (예: /quiet 23:00-07:00)", "Quiet hours (/quiet 23:00-07:00)"),
+    ("digest", "하루 한 번 모아 받기 (/digest daily 08:00)", "Daily digest (/digest daily 08:00)"),
     ("lang", "언어 설정 (ko 또는 en)", "Language (ko or en)"),
 )
 #: Commands answered in a group even without `@BotName` (others may be another bot's).
-KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | {"broadcast", "stats"}
+KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | {"broadcast", "recall", "stats"}
 UPDATES: Final = ["message", "channel_post", "callback_query", "my_chat_member"]
 PARSE_ERROR: Final = "can't parse entities"
 #: Longest text answerCallbackQuery shows.
@@ -124,7 +129,7 @@ class TelegramAdapter:
         _check_webhook(settings)
         self._app: AnyApplication | None = None
         self._webhook: WebhookServer | None = None
-        self._send_url = ""
+        self._base_url = ""
         self._inbox: Inbox | None = None
         self._codec = ButtonCodec()
 
@@ -139,7 +144,7 @@ class TelegramAdapter:
         self._inbox = inbox
         app = await self._connect()
         self._app = app
-        self._send_url = f"{app.bot.base_url}/sendMessage"
+        self._base_url = app.bot.base_url
         self._username = app.bot.username or self._username
         try:
             await self._register_commands()
@@ -245,63 +250,99 @@ class TelegramAdapter:
 
     # --- outgoing -----------------------------------------------------------------------
 
+    @property
+    def connected(self) -> bool:
+        """True between a successful `start` and `stop`."""
+        return self._app is not None and self._app.running
+
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         """Send one alert; on "can't parse entities" resend it as plain text."""
-        outcome = await self._send(chat.chat_id, render_alert(alert, chat.language))
-        if isinstance(outcome, Rejected) and PARSE_ERROR in outcome.reason.lower():
-            log.warning("telegram: alert refused as HTML (%s); resending as text", outcome.reason)
-            return await self._send(chat.chat_id, render_plain(alert, chat.language), html=False)
+        outcome = await self._send(chat, render_alert(alert, chat.language))
+        if _unparsable(outcome):
+            log.warning("telegram: alert refused as HTML (%s); resending as text", outcome)
+            return await self._send(chat, render_plain(alert, chat.language), html=False)
         return outcome
 
+    async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
+        """Replace a sent alert's text (the source corrected the post)."""
+        outcome = await self._edit(chat, int(message_id), render_alert(alert, chat.language))
+        if _unparsable(outcome):
+            text = render_plain(alert, chat.language)
+            return await self._edit(chat, int(message_id), text, html=False)
+        return outcome
+
+    async def delete(self, chat: Chat, message_id: str) -> Outcome:
+        """Take a sent message back; one already gone counts as taken back."""
+        params = {"chat_id": _chat_id(chat.chat_id), "message_id": int(message_id)}
+        try:
+            await self._call("deleteMessage", params)
+        except BadRequest as exc:
+            if "message to delete not found" not in exc.message.lower():
+                return outcome_of(exc)
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return Sent(message_id)
+
     async def reply(self, chat: Chat, reply: Reply) -> Outcome:
-        return await self._send(
-            chat.chat_id, render_reply(reply), markup=self._codec.keyboard(reply.buttons)
-        )
+        markup = self._codec.keyboard(reply.buttons)
+        return await self._send(chat, render_reply(reply), markup=markup)
 
     async def _send(
         self,
-        chat_id: str,
+        chat: Chat,
         text: str,
         *,
         html: bool = True,
         markup: InlineKeyboardMarkup | None = None,
-        thread: int | None = None,
         to: int | None = None,
     ) -> Outcome:
-        """sendMessage by the lean path (`call`): the answer is not parsed into a Message."""
+        """sendMessage, to the chat's forum topic if it has one; `to`: the message answered."""
         params = {
-            "chat_id": _chat_id(chat_id),
+            "chat_id": _chat_id(chat.chat_id),
             "text": text,
             "parse_mode": ParseMode.HTML.value if html else None,
             "reply_markup": markup,
-            "message_thread_id": thread,
+            "message_thread_id": int(chat.thread_id) if chat.thread_id else None,
             # A command's message may be deleted before the answer: answer anyway.
             "reply_parameters": {"message_id": to, "allow_sending_without_reply": True}
             if to
             else None,
         }
         try:
-            result = await call(self._bot.request, self._send_url, params)
+            result = await self._call("sendMessage", params)
         except TelegramError as exc:
             return outcome_of(exc)
         return Sent(str(result["message_id"]))
 
-    async def _edit(self, chat: Chat, message_id: int, reply: Reply) -> Outcome:
+    async def _edit(
+        self,
+        chat: Chat,
+        message_id: int,
+        text: str,
+        *,
+        html: bool = True,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> Outcome:
+        """editMessageText; an edit that changes nothing counts as done."""
+        params = {
+            "chat_id": _chat_id(chat.chat_id),
+            "message_id": message_id,
+            "text": text,
+            "parse_mode": ParseMode.HTML.value if html else None,
+            "reply_markup": markup,
+        }
         try:
-            await self._bot.edit_message_text(
-                chat_id=_chat_id(chat.chat_id),
-                message_id=message_id,
-                text=render_reply(reply),
-                parse_mode=ParseMode.HTML,
-                reply_markup=self._codec.keyboard(reply.buttons),
-            )
+            await self._call("editMessageText", params)
         except BadRequest as exc:
-            if "message is not modified" in exc.message:
-                return Sent(str(message_id))
-            return outcome_of(exc)
+            if "message is not modified" not in exc.message.lower():
+                return outcome_of(exc)
         except TelegramError as exc:
             return outcome_of(exc)
         return Sent(str(message_id))
+
+    async def _call(self, method: str, params: Mapping[str, object]) -> Any:
+        """A Bot API call by the lean path: the answer is not parsed into SDK objects."""
+        return await call(self._bot.request, f"{self._base_url}/{method}", params)
 
     # --- incoming -----------------------------------------------------------------------
 
@@ -314,7 +355,7 @@ class TelegramAdapter:
         if parsed is None:
             return
         name, args, addressed = parsed
-        chat = chat_of(message.chat, message.from_user)
+        chat = chat_of(message.chat, message.from_user, _topic(message))
         if chat.kind == "group" and not addressed and name not in KNOWN_COMMANDS:
             return  # another bot's command, typed without @its_name
         user = message.from_user
@@ -322,8 +363,7 @@ class TelegramAdapter:
             chat, name, args, str(user.id) if user else None, await self._can_manage(message)
         )
         reply = await self._ask(invocation)
-        thread = message.message_thread_id if message.is_topic_message else None
-        await self._answer(chat, reply, thread=thread, to=message.message_id)
+        await self._answer(chat, reply, to=message.message_id)
 
     async def _on_button(self, update: Update, context: object) -> None:
         """A button press: run its command; edit in place, answer, or pop up a private note."""
@@ -331,7 +371,7 @@ class TelegramAdapter:
         if query is None or query.message is None:
             return
         message, user = query.message, query.from_user
-        chat = chat_of(message.chat, user)
+        chat = chat_of(message.chat, user, _topic(message))
         command, args = self._codec.decode(query.data)
         allowed = await self._user_can_manage(message.chat, user)
         reply = await self._ask(Invocation(chat, command, args, str(user.id), allowed))
@@ -341,7 +381,8 @@ class TelegramAdapter:
             return
         await _quietly(query.answer())
         if reply.edit and isinstance(message, TgMessage):
-            await self._edit(chat, message.message_id, reply)
+            markup = self._codec.keyboard(reply.buttons)
+            await self._edit(chat, message.message_id, render_reply(reply), markup=markup)
         else:
             await self._answer(chat, reply)
 
@@ -384,17 +425,11 @@ class TelegramAdapter:
         except Exception:
             return Reply(FALLBACK_HELP[invocation.chat.language])
 
-    async def _answer(
-        self, chat: Chat, reply: Reply, *, thread: int | None = None, to: int | None = None
-    ) -> None:
+    async def _answer(self, chat: Chat, reply: Reply, *, to: int | None = None) -> None:
         """Post a reply; in a group, as an answer `to` the command's message."""
-        outcome = await self._send(
-            chat.chat_id,
-            render_reply(reply),
-            markup=self._codec.keyboard(reply.buttons),
-            thread=thread,
-            to=to if chat.kind == "group" else None,
-        )
+        markup = self._codec.keyboard(reply.buttons)
+        to = to if chat.kind == "group" else None
+        outcome = await self._send(chat, render_reply(reply), markup=markup, to=to)
         if not isinstance(outcome, Sent):
             log.warning("telegram: reply to %s not delivered: %s", chat.chat_id, outcome)
 
@@ -431,6 +466,18 @@ def _check_webhook(settings: TelegramSettings) -> None:
         split_listen(settings.webhook_listen)
     except ValueError as exc:
         raise ConfigError(f"telegram.webhook_listen: {exc}") from exc
+
+
+def _unparsable(outcome: Outcome) -> bool:
+    """Telegram refused the HTML itself (which escaping should make impossible)."""
+    return isinstance(outcome, Rejected) and PARSE_ERROR in outcome.reason.lower()
+
+
+def _topic(message: MaybeInaccessibleMessage) -> int | None:
+    """The forum topic a message is in: its replies and alerts go there too."""
+    if isinstance(message, TgMessage) and message.is_topic_message:
+        return message.message_thread_id
+    return None
 
 
 def _chat_id(chat_id: str) -> int | str:

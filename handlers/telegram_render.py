@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.models import Alert, Button, Language, Reply
+from bot.models import Alert, Button, Language, LinkItem, Reply
 
 #: Telegram's longest message text, in characters.
 TEXT_LIMIT: Final = 4096
@@ -31,13 +31,15 @@ _LABELS: Final = {
 
 
 def render_alert(alert: Alert, language: Language) -> str:
-    """Breaking line, bold headline, excerpt; then the link naming the site, and hashtags."""
+    """Breaking line, bold headline, excerpt (or a digest's linked headlines); then the
+    link naming the site, and the hashtags."""
     breaking, view = _LABELS[language]
     head = [breaking] if alert.breaking else []
     if alert.headline:
         head.append(f"<b>{escape(alert.headline)}</b>")
     if alert.excerpt:
         head.append(escape(alert.excerpt[:_EXCERPT_GUARD]))
+    head += [_linked(item) for item in alert.items]  # a digest's headlines
     tail = []
     if alert.link:
         label = escape(view.format(site=site_of(alert)))
@@ -52,6 +54,7 @@ def render_plain(alert: Alert, language: Language) -> str:
     breaking, view = _LABELS[language]
     head = [breaking] if alert.breaking else []
     head += [text for text in (alert.headline, alert.excerpt[:_EXCERPT_GUARD]) if text]
+    head += [f"{_mark(item)} {item.title}\n{item.link}" for item in alert.items]
     tail = [f"{view.format(site=site_of(alert))}: {alert.link}"] if alert.link else []
     if tags := hashtags(alert.categories):
         tail.append(tags)
@@ -83,9 +86,17 @@ def render_reply(reply: Reply) -> str:
         used += len(item.title) + 3
         if used > budget:
             break
-        mark = "🔴" if item.breaking else "•"
-        lines.append(f'{mark} <a href="{escape(item.link, quote=True)}">{escape(item.title)}</a>')
+        lines.append(_linked(item))
     return "\n".join(lines)
+
+
+def _linked(item: LinkItem) -> str:
+    """`• <a href="…">title</a>`, with 🔴 for breaking news."""
+    return f'{_mark(item)} <a href="{escape(item.link, quote=True)}">{escape(item.title)}</a>'
+
+
+def _mark(item: LinkItem) -> str:
+    return "🔴" if item.breaking else "•"
 
 
 class ButtonCodec:

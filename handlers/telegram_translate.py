@@ -74,8 +74,11 @@ def parse_command(text: str, username: str) -> tuple[str, str, bool] | None:
     return name.lower(), (rest[0].strip() if rest else ""), bool(target)
 
 
-def chat_of(chat: TgChat, user: User | None) -> Chat:
-    """The platform-neutral chat; a private chat's language follows the user's app."""
+def chat_of(chat: TgChat, user: User | None, topic: int | None = None) -> Chat:
+    """The platform-neutral chat (a forum `topic` is a chat of its own).
+
+    A private chat's language follows the user's app; other chats start in Korean.
+    """
     kind: Literal["user", "group", "channel"] = (
         "user"
         if chat.type == ChatType.PRIVATE
@@ -87,7 +90,8 @@ def chat_of(chat: TgChat, user: User | None) -> Chat:
     if kind == "user" and user is not None and user.language_code:
         language = "ko" if user.language_code.lower().startswith("ko") else "en"
     title = chat.title or chat.full_name or chat.username
-    return Chat("telegram", str(chat.id), kind, language, title=title)
+    thread = str(topic) if topic is not None else None
+    return Chat("telegram", str(chat.id), kind, language, title=title, thread_id=thread)
 
 
 def membership_change(change: ChatMemberUpdated) -> Literal["added", "removed"] | None:

@@ -139,6 +139,18 @@ async def test_group_command_addressed_to_the_bot_by_name(
     assert answer.reply_to == typed["message"]["message_id"]
 
 
+async def test_a_command_in_a_forum_topic_belongs_to_that_topic(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    topic = {"message_thread_id": 15, "is_topic_message": True}
+    tg.push_message(-100250, "/subscribe IT", chat_type="supergroup", user_id=7, extra=topic)
+
+    [answer] = await tg.wait_for_messages(-100250)
+
+    assert inbox.invocations[0].chat.thread_id == "15"
+    assert answer.message_thread_id == 15
+
+
 async def test_channel_post_command_is_run_for_the_channel(
     tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
 ) -> None:
@@ -261,7 +273,7 @@ async def test_command_menu_is_registered_in_korean_and_english(
     tg: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
     names = ["start", "help", "latest", "category", "categories", "subscribe", "unsubscribe",
-             "subscriptions", "lang"]  # fmt: skip
+             "subscriptions", "filter", "quiet", "digest", "lang"]  # fmt: skip
     assert [c["command"] for c in tg.commands[""]] == names
     assert [c["command"] for c in tg.commands["en"]] == names
     assert tg.commands[""][1]["description"] == "도움말"

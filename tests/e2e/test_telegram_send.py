@@ -263,3 +263,72 @@ async def test_under_random_faults_every_chat_gets_its_alert_and_repeats_are_acc
     assert retried > 0 and tg.delivered_unanswered > 0 and all(n >= 1 for n in counts)
     # A second copy only where the first arrived but its answer was lost.
     assert sum(counts) - 25 == tg.delivered_unanswered
+
+
+async def test_a_corrected_alert_is_edited_in_place(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    sent = await adapter.send(USER, ALERT)
+    assert isinstance(sent, Sent) and sent.message_id is not None
+    corrected = Alert("정정된 제목 <2>", "", ALERT.link, (), breaking=False)
+
+    first = await adapter.edit(USER, sent.message_id, corrected)
+    again = await adapter.edit(USER, sent.message_id, corrected)
+    missing = await adapter.edit(USER, "999", corrected)
+
+    [message] = tg.messages(201)
+    assert (first, again) == (sent, sent)
+    assert (message.spans("bold"), message.edits) == (["정정된 제목 <2>"], 1)
+    assert missing == Rejected("Message to edit not found")
+
+
+async def test_a_recalled_alert_is_deleted_and_a_second_recall_is_harmless(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    sent = await adapter.send(USER, ALERT)
+    assert isinstance(sent, Sent) and sent.message_id is not None
+
+    assert await adapter.delete(USER, sent.message_id) == sent
+    assert await adapter.delete(USER, sent.message_id) == sent
+    assert tg.messages(201) == []
+
+
+async def test_alerts_for_a_forum_topic_go_to_that_topic(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    await adapter.send(Chat("telegram", "-100777", "group", thread_id="15"), ALERT)
+
+    [message] = tg.messages(-100777)
+    assert message.message_thread_id == 15
+
+
+async def test_a_digest_lists_its_headlines_linked(
+    tg: FakeTelegram, adapter: TelegramAdapter
+) -> None:
+    digest = Alert(
+        "오늘의 뉴스 (2)",
+        "",
+        None,
+        (),
+        breaking=False,
+        items=(
+            LinkItem("속보 <1>", "https://newsdao.kr/1", breaking=True),
+            LinkItem("둘째 & 기사", "https://newsdao.kr/2"),
+        ),
+    )
+
+    await adapter.send(USER, digest)
+
+    [message] = tg.messages(201)
+    assert message.text == "오늘의 뉴스 (2)\n🔴 속보 <1>\n• 둘째 & 기사"
+    assert message.links == [
+        ("속보 <1>", "https://newsdao.kr/1"),
+        ("둘째 & 기사", "https://newsdao.kr/2"),
+    ]
+
+
+async def test_connected_while_started(tg: FakeTelegram) -> None:
+    adapter = await _started(tg)
+    assert adapter.connected
+    await adapter.stop()
+    assert not adapter.connected
