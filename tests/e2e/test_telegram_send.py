@@ -327,8 +327,18 @@ async def test_a_digest_lists_its_headlines_linked(
     ]
 
 
-async def test_connected_while_started(tg: FakeTelegram) -> None:
+async def test_connected_while_started_and_a_stopped_adapter_starts_again(
+    tg: FakeTelegram,
+) -> None:
     adapter = await _started(tg)
     assert adapter.connected
     await adapter.stop()
+    await adapter.stop()  # idempotent
     assert not adapter.connected
+
+    await adapter.start(SilentInbox())  # the receiver role came back to this process
+    try:
+        assert adapter.connected
+        assert isinstance(await adapter.send(USER, ALERT), Sent)
+    finally:
+        await adapter.stop()
