@@ -439,8 +439,11 @@ class TelegramAdapter:
         return await self._user_can_manage(message.chat, message.from_user)
 
     async def _user_can_manage(self, chat: TgChat, user: User | None) -> bool:
-        """In a group, only its administrators manage it; elsewhere, whoever is there."""
-        if chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        """A private chat is its user's; a group or channel, its administrators'.
+
+        In a channel anyone who reads a post can press its buttons: ask Telegram.
+        """
+        if chat.type == ChatType.PRIVATE:
             return True
         if user is None:
             return False

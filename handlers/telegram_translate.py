@@ -38,6 +38,8 @@ GONE: Final = (
     "have no rights to send",
     "need administrator rights",
     "peer_id_invalid",
+    # A forum topic that was deleted: that topic is a chat of its own here.
+    "message thread not found",
 )
 
 

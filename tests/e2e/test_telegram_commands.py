@@ -223,6 +223,23 @@ async def test_a_private_answer_to_a_button_in_a_group_pops_up_for_the_presser_o
     assert inbox.invocations[-1].can_manage is False
 
 
+async def test_in_a_channel_only_its_administrators_manage_it_by_button(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    inbox.replies["categories"] = Reply("분야", buttons=(Button("IT", "toggle", "IT"),))
+    tg.push_message(-100310, "/categories", chat_type="channel", kind="channel_post")
+    [post] = await tg.wait_for_messages(-100310)
+    tg.make_admin(-100310, 5)
+
+    tg.push_callback(-100310, post.message_id, "toggle IT", user_id=6)  # a reader
+    tg.push_callback(-100310, post.message_id, "toggle IT", user_id=5)  # an admin
+    await inbox.wait_until(lambda: len(inbox.invocations) == 3)
+
+    assert {(i.user_id, i.can_manage) for i in inbox.invocations[1:]} == {
+        ("6", False), ("5", True)
+    }  # fmt: skip
+
+
 async def test_kicked_from_a_group_and_blocked_in_private_stop_the_chat(
     tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
 ) -> None:
