@@ -9,8 +9,14 @@ with JSON or form bodies the way Telegram does:
 - enforces Telegram's rate limits over sliding windows (30 messages in any second,
   1 per second to a private chat, 20 per minute to a group or channel; 1000 per
   second with `allow_paid_broadcast`) with 429 and `retry_after`, counting the 429s;
-- fails on demand: per chat (`fail_chat`) or for the next N calls (`fail_next`);
-- holds getUpdates until an update is pushed (`push_*`) or its timeout runs out.
+- fails on demand: per chat (`fail_chat`), for the next N calls (`fail_next`), or at
+  random on a share of calls (`chaos`: 429, 5xx, timeouts, resets, some after
+  delivering, counted in `delivered_unanswered`);
+- holds getUpdates until an update is pushed (`push_*`) or its timeout runs out, or,
+  once setWebhook is called, POSTs each update to the webhook with its secret header.
+
+The clock behind the rate windows is injectable (`clock=`), so tests move time by hand.
+For throughput runs, start it in another process: it costs CPU like a real client does.
 
 Tests wait for what they expect with `wait_for_messages` / `wait_until`, never a sleep.
 """
