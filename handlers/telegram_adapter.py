@@ -63,7 +63,7 @@ from handlers.telegram_render import (
     render_plain,
     render_reply,
 )
-from handlers.telegram_request import AiohttpRequest, call
+from handlers.telegram_request import AiohttpRequest, call, slotted_base_url
 from handlers.telegram_translate import chat_of, membership_change, outcome_of, parse_command
 from handlers.telegram_webhook import WebhookServer, split_listen
 
@@ -214,13 +214,17 @@ class TelegramAdapter:
 
     def _request(self) -> AiohttpRequest:
         timeout = self._request_timeout
-        return AiohttpRequest(read_timeout=timeout, connect_timeout=timeout)
+        return AiohttpRequest(token=self._token, read_timeout=timeout, connect_timeout=timeout)
 
     def _build(self, request: AiohttpRequest, updates: AiohttpRequest) -> AnyApplication:
+        # The SDK sees the URL with a slot for the token (it logs it at DEBUG); only
+        # the transport fills the slot in. A callable, since a string gets the token appended.
+        base_url = slotted_base_url(self._settings.api_url)
         app = (
             ApplicationBuilder()
             .token(self._token)
-            .base_url(self._settings.api_url)
+            .base_url(lambda _token: base_url)
+            .base_file_url(lambda _token: base_url.replace("/bot", "/file/bot", 1))
             .request(request)
             .get_updates_request(updates)
             .concurrent_updates(8)

@@ -28,6 +28,14 @@ from telegram.request import BaseRequest, RequestData
 from telegram.request._requestparameter import RequestParameter
 
 _JSON = {"Content-Type": "application/json"}
+#: Stands for the token in the URLs python-telegram-bot builds (and logs at DEBUG);
+#: `AiohttpRequest` puts the token in only when it sends, so no log line can hold it.
+TOKEN_SLOT = "<token>"
+
+
+def slotted_base_url(api_url: str) -> str:
+    """The Bot API base with `TOKEN_SLOT` where the token goes (`{token}`, else the end)."""
+    return api_url.replace("{token}", TOKEN_SLOT) if "{token}" in api_url else api_url + TOKEN_SLOT
 
 
 class AiohttpRequest(BaseRequest):
@@ -39,16 +47,19 @@ class AiohttpRequest(BaseRequest):
     write timeout; the read timeout bounds a stuck upload's answer anyway).
     """
 
-    __slots__ = ("_connect", "_limit", "_pool", "_read", "_session")
+    __slots__ = ("_connect", "_limit", "_pool", "_read", "_session", "_token")
 
     def __init__(
         self,
         *,
+        token: str | None = None,
         connection_limit: int = 256,
         read_timeout: float | None = 5.0,
         connect_timeout: float | None = 5.0,
         pool_timeout: float | None = 1.0,
     ) -> None:
+        """`token`: put in place of `TOKEN_SLOT` in each URL, at the last moment."""
+        self._token = token
         self._limit = connection_limit
         self._read, self._connect, self._pool = read_timeout, connect_timeout, pool_timeout
         self._session: aiohttp.ClientSession | None = None
@@ -84,6 +95,8 @@ class AiohttpRequest(BaseRequest):
             raise RuntimeError("AiohttpRequest is not initialized")
         timeout = self._timeout(read_timeout, connect_timeout, pool_timeout)
         data, headers = _body(request_data)
+        if self._token is not None:
+            url = url.replace(TOKEN_SLOT, self._token)
         try:
             async with self._session.request(
                 method, url, data=data, headers=headers, timeout=timeout
