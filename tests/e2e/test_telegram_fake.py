@@ -136,3 +136,19 @@ async def test_confirmed_and_unwanted_updates_are_not_sent_again(
     updates = await bot.get_updates(offset=first["update_id"] + 1, allowed_updates=["message"])
 
     assert [u.effective_message.text for u in updates if u.effective_message] == ["/help"]
+
+
+async def test_keyboards_commands_and_housekeeping_calls(tg: FakeTelegram, bot: Bot) -> None:
+    sent = await bot.send_message(1, "hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("a", callback_data="x 1")]])
+    await bot.edit_message_reply_markup(chat_id=1, message_id=sent.message_id,
+                                        reply_markup=keyboard)  # fmt: skip
+    await bot.set_my_commands([("latest", "최신 기사")], language_code="ko")
+
+    commands = await bot.get_my_commands(language_code="ko")
+
+    assert tg.messages(1)[0].buttons == [[("a", "x 1")]]
+    assert [(c.command, c.description) for c in commands] == [("latest", "최신 기사")]
+    assert await bot.delete_webhook() and await bot.log_out() and await bot.close()
+    assert await bot.delete_message(1, sent.message_id)
+    assert tg.messages(1) == []
