@@ -1,67 +1,22 @@
 """Commands, buttons and membership changes: real python-telegram-bot against the fake Bot API.
 
-The platform-neutral command logic is replaced by `RecordingInbox`, a fake at the
-adapter seam that records what the adapter asked and answers with canned replies.
+The platform-neutral command logic is replaced by `RecordingInbox` (a fake at the
+adapter seam); `test_telegram_end_to_end.py` runs the real one.
 """
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from functools import partial
-from typing import TypeVar
 
 import pytest
-from pydantic import SecretStr
 
-from bot.config import TelegramSettings
 from bot.models import Button, Chat, Invocation, LinkItem, Reply
 from handlers.telegram_adapter import TelegramAdapter
-from tests.fakes.telegram_api import BOT_USERNAME, TOKEN, FakeTelegram
+from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
+from tests.fakes.telegram_harness import RecordingInbox, running_adapter
 
-T = TypeVar("T")
 CATEGORIES = ("IT", "경제", "국제 뉴스와 한반도 정세에 관한 아주 긴 분야 이름")
-
-
-class RecordingInbox:
-    """Records every call; `replies` maps a command to its canned answer."""
-
-    def __init__(self) -> None:
-        self.invocations: list[Invocation] = []
-        self.added: list[Chat] = []
-        self.removed: list[Chat] = []
-        self.moved: list[tuple[Chat, str]] = []
-        self.replies: dict[str, Reply] = {}
-        self.failing: set[str] = set()
-        self._changed = asyncio.Condition()
-
-    async def command(self, invocation: Invocation) -> Reply:
-        await self._record(self.invocations, invocation)
-        if invocation.command in self.failing:
-            raise RuntimeError("the core broke")
-        return self.replies.get(invocation.command, Reply(f"help ({invocation.command})"))
-
-    async def chat_added(self, chat: Chat) -> Reply | None:
-        await self._record(self.added, chat)
-        return Reply("안녕하세요! /help")
-
-    async def chat_removed(self, chat: Chat) -> None:
-        await self._record(self.removed, chat)
-
-    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
-        await self._record(self.moved, (chat, new_chat_id))
-
-    async def categories(self) -> list[str]:
-        return list(CATEGORIES)
-
-    async def wait_until(self, predicate: Callable[[], bool]) -> None:
-        async with asyncio.timeout(5), self._changed:
-            await self._changed.wait_for(predicate)
-
-    async def _record(self, into: list[T], item: T) -> None:
-        into.append(item)
-        async with self._changed:
-            self._changed.notify_all()
 
 
 @pytest.fixture
@@ -72,16 +27,13 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 def inbox() -> RecordingInbox:
-    return RecordingInbox()
+    return RecordingInbox(CATEGORIES)
 
 
 @pytest.fixture
 async def adapter(tg: FakeTelegram, inbox: RecordingInbox) -> AsyncIterator[TelegramAdapter]:
-    settings = TelegramSettings(token=SecretStr(TOKEN), api_url=tg.api_url)
-    adapter = TelegramAdapter(settings, poll_timeout=5, request_timeout=3)
-    await adapter.start(inbox)
-    yield adapter
-    await adapter.stop()
+    async with running_adapter(tg, inbox) as adapter:
+        yield adapter
 
 
 async def test_private_command_reaches_the_core_and_its_reply_shows_as_linked_lines(
@@ -178,7 +130,7 @@ async def test_other_bots_commands_plain_text_stickers_and_edits_are_ignored(
     messages = await tg.wait_for_messages(-100400)
 
     assert [i.command for i in inbox.invocations] == ["help"]
-    assert [m.text for m in messages] == ["help (help)"]
+    assert [m.text for m in messages] == ["echo /help"]
 
 
 async def test_button_press_edits_the_keyboard_in_place(

@@ -18,23 +18,14 @@ from handlers.telegram_adapter import MENU, TelegramAdapter
 from storage import Store
 from tests.factories import make_post
 from tests.fakes.telegram_api import TOKEN, Failure, FakeTelegram
+from tests.fakes.telegram_harness import Clock
 
 ADMIN = 42
 TITLE = "반도체 <수출> & </b> 사상 최대"
 
 
-class Clock:
-    """The fake's rate windows move only when a test says so."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @dataclass
-class Bot:
+class Newsbot:
     tg: FakeTelegram
     clock: Clock
     store: Store
@@ -54,11 +45,11 @@ class Bot:
 
 
 @pytest.fixture
-async def bot(store: Store) -> AsyncIterator[Bot]:
+async def bot(store: Store) -> AsyncIterator[Newsbot]:
     await store.ingest(SourceState("newsroom"), [])  # the first fetch alerts nothing
     await store.ingest(SourceState("newsroom"), [make_post(1, categories=("IT", "경제"))])
     commands = Commands(store, CommandsConfig(admins=frozenset({f"telegram:{ADMIN}"})))
-    clock = Clock()
+    clock = Clock(100.0)
     async with FakeTelegram(clock=clock) as tg:
         adapter = TelegramAdapter(
             TelegramSettings(token=SecretStr(TOKEN), api_url=tg.api_url), poll_timeout=5
@@ -67,12 +58,12 @@ async def bot(store: Store) -> AsyncIterator[Bot]:
         commands.on_planned = dispatcher.wake
         await adapter.start(commands)
         try:
-            yield Bot(tg, clock, store, dispatcher)
+            yield Newsbot(tg, clock, store, dispatcher)
         finally:
             await adapter.stop()
 
 
-async def test_subscribe_with_a_button_then_the_alert_arrives_as_written(bot: Bot) -> None:
+async def test_subscribe_with_a_button_then_the_alert_arrives_as_written(bot: Newsbot) -> None:
     tg = bot.tg
     assert "Pick categories below" in await bot.ask(501, "/start", language_code="en")
     [welcome] = tg.messages(501)
@@ -91,7 +82,7 @@ async def test_subscribe_with_a_button_then_the_alert_arrives_as_written(bot: Bo
     assert alert.text.endswith("#IT")
 
 
-async def test_group_admin_subscribes_by_name_and_a_member_may_not(bot: Bot) -> None:
+async def test_group_admin_subscribes_by_name_and_a_member_may_not(bot: Newsbot) -> None:
     group = {"chat_type": "supergroup", "language_code": "en"}
     bot.tg.make_admin(-100600, 7)
 
@@ -104,7 +95,7 @@ async def test_group_admin_subscribes_by_name_and_a_member_may_not(bot: Bot) -> 
     assert bot.tg.messages(-100600)[-1].spans("bold") == ["Headline 3"]
 
 
-async def test_admin_broadcast_preview_then_send_reaches_every_chat(bot: Bot) -> None:
+async def test_admin_broadcast_preview_then_send_reaches_every_chat(bot: Newsbot) -> None:
     await bot.ask(602, "/start")
     refused = await bot.ask(602, "/broadcast 가짜 방송", user_id=602)
     preview = await bot.ask(ADMIN, "/broadcast 오늘 밤 <점검> & 안내", user_id=ADMIN)
@@ -122,7 +113,7 @@ async def test_admin_broadcast_preview_then_send_reaches_every_chat(bot: Bot) ->
         assert bot.tg.messages(chat_id)[-1].text == "오늘 밤 <점검> & 안내"
 
 
-async def test_a_blocked_chat_is_deactivated_and_start_brings_it_back(bot: Bot) -> None:
+async def test_a_blocked_chat_is_deactivated_and_start_brings_it_back(bot: Newsbot) -> None:
     await bot.ask(701, "/subscribe IT")
     bot.tg.fail_chat(701, Failure.blocked())
 
@@ -136,7 +127,7 @@ async def test_a_blocked_chat_is_deactivated_and_start_brings_it_back(bot: Bot) 
     assert back is not None and back.active
 
 
-async def test_a_429_is_waited_out_and_nothing_is_lost(bot: Bot) -> None:
+async def test_a_429_is_waited_out_and_nothing_is_lost(bot: Newsbot) -> None:
     await bot.ask(801, "/subscribe IT")
     bot.tg.fail_next(Failure.flood(1))
 
@@ -150,7 +141,7 @@ def test_the_menu_lists_exactly_the_public_commands() -> None:
     assert tuple(name for name, _, _ in MENU) == PUBLIC_COMMANDS
 
 
-async def test_a_group_that_became_a_supergroup_gets_the_alert_at_its_new_id(bot: Bot) -> None:
+async def test_a_group_that_became_a_supergroup_gets_the_alert_at_its_new_id(bot: Newsbot) -> None:
     bot.tg.make_admin(-900, 9)
     await bot.ask(-900, "/subscribe IT", chat_type="group", user_id=9)
     bot.tg.fail_chat(-900, Failure.migrated(-100900))

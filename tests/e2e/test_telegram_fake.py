@@ -14,19 +14,12 @@ from telegram.error import BadRequest, InvalidToken, RetryAfter
 
 from handlers.telegram_request import AiohttpRequest
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, parse_html
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 50.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.fakes.telegram_harness import Clock
 
 
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(50.0)
 
 
 @pytest.fixture

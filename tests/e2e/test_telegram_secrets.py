@@ -12,9 +12,10 @@ from pydantic import SecretStr
 from bot.config import TelegramSettings
 from bot.errors import NewsbotError
 from bot.logs import setup_logging
-from bot.models import Alert, Chat, Invocation, Reply
+from bot.models import Alert, Chat
 from handlers.telegram_adapter import TelegramAdapter
 from tests.fakes.telegram_api import TOKEN, Failure, FakeTelegram
+from tests.fakes.telegram_harness import RecordingInbox
 
 SECRET = TOKEN.split(":", 1)[1]
 WRONG = "987654321:" + "w" * 35
@@ -26,25 +27,6 @@ FAILURES = (
     Failure(400, "Bad Request: can't parse entities"),
 )
 ALERT = Alert("제목 <b>", "본문 &", "https://newsdao.kr/a", ("IT",), breaking=True)
-
-
-class EchoInbox:
-    async def command(self, invocation: Invocation) -> Reply:
-        if invocation.command == "boom":
-            raise RuntimeError("the core broke")
-        return Reply(f"echo {invocation.args}")
-
-    async def chat_added(self, chat: Chat) -> Reply | None:
-        return Reply("welcome")
-
-    async def chat_removed(self, chat: Chat) -> None:
-        return None
-
-    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
-        return None
-
-    async def categories(self) -> list[str]:
-        return []
 
 
 @pytest.fixture
@@ -81,7 +63,9 @@ async def test_token_is_in_no_log_line_outcome_or_error(
     async with FakeTelegram() as tg:
         settings = TelegramSettings(token=SecretStr(TOKEN), api_url=tg.api_url)
         adapter = TelegramAdapter(settings, poll_timeout=5, request_timeout=0.3)
-        await adapter.start(EchoInbox())
+        inbox = RecordingInbox()
+        inbox.failing.add("boom")
+        await adapter.start(inbox)
         try:
             tg.push_message(301, "/latest 3")
             tg.push_message(302, "/boom")
@@ -109,7 +93,7 @@ async def _startup_errors(api_url: str) -> list[str]:
     for url, token in ((api_url, WRONG), ("http://127.0.0.1:9/bot", TOKEN)):
         adapter = TelegramAdapter(TelegramSettings(token=SecretStr(token), api_url=url))
         with pytest.raises(NewsbotError) as caught:
-            await adapter.start(EchoInbox())
+            await adapter.start(RecordingInbox())
         error: BaseException | None = caught.value
         while error is not None:
             texts.append(f"{error!s} {error!r}")

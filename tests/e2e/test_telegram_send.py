@@ -14,7 +14,6 @@ from bot.models import (
     Chat,
     ChatGone,
     ChatMoved,
-    Invocation,
     LinkItem,
     Rejected,
     Reply,
@@ -24,6 +23,7 @@ from bot.models import (
 )
 from handlers.telegram_adapter import TelegramAdapter
 from tests.fakes.telegram_api import TOKEN, Failure, FakeTelegram
+from tests.fakes.telegram_harness import Clock, RecordingInbox, running_adapter, settings_for
 
 USER = Chat("telegram", "201", "user", "ko")
 GROUP = Chat("telegram", "-100201", "group", "ko")
@@ -37,35 +37,6 @@ ALERT = Alert(
 )
 
 
-class SilentInbox:
-    """Nobody talks to the bot in these tests."""
-
-    async def command(self, invocation: Invocation) -> Reply:
-        return Reply("help")
-
-    async def chat_added(self, chat: Chat) -> Reply | None:
-        return None
-
-    async def chat_removed(self, chat: Chat) -> None:
-        return None
-
-    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
-        return None
-
-    async def categories(self) -> list[str]:
-        return []
-
-
-class Clock:
-    """The fake's clock, moved by hand: rate windows without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
@@ -77,18 +48,10 @@ async def tg(clock: Clock) -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
-async def _started(tg: FakeTelegram, request_timeout: float = 3.0) -> TelegramAdapter:
-    settings = TelegramSettings(token=SecretStr(TOKEN), api_url=tg.api_url)
-    adapter = TelegramAdapter(settings, poll_timeout=5, request_timeout=request_timeout)
-    await adapter.start(SilentInbox())
-    return adapter
-
-
 @pytest.fixture
 async def adapter(tg: FakeTelegram) -> AsyncIterator[TelegramAdapter]:
-    adapter = await _started(tg)
-    yield adapter
-    await adapter.stop()
+    async with running_adapter(tg) as adapter:
+        yield adapter
 
 
 async def test_breaking_alert_shows_exactly_as_written(
@@ -177,12 +140,9 @@ async def test_server_errors_are_transient(
 
 
 async def test_a_timeout_is_transient(tg: FakeTelegram) -> None:
-    adapter = await _started(tg, request_timeout=0.3)
-    try:
+    async with running_adapter(tg, request_timeout=0.3) as adapter:
         tg.fail_next(Failure.timeout())
         outcome = await adapter.send(USER, ALERT)
-    finally:
-        await adapter.stop()
 
     assert outcome == TransientFailure("Timed out")
 
@@ -248,16 +208,13 @@ async def test_under_random_faults_every_chat_gets_its_alert_and_repeats_are_acc
     kinds = (*(f for f in Failure.every_kind() if not f.hang), Failure.timeout(delivered=True))
     tg.chaos(0.3, seed=7, failures=kinds)
     # Long enough that only the fake's held requests time out, even on a busy machine.
-    adapter = await _started(tg, request_timeout=0.5)
     retried = 0
-    try:
+    async with running_adapter(tg, request_timeout=0.5) as adapter:
         for chat_id in range(1, 26):
             chat = Chat("telegram", str(chat_id))
             while not isinstance(outcome := await adapter.send(chat, ALERT), Sent):
                 assert isinstance(outcome, RetryAfter | TransientFailure), outcome
                 retried += 1
-    finally:
-        await adapter.stop()
 
     counts = [len(tg.messages(chat_id)) for chat_id in range(1, 26)]
     assert retried > 0 and tg.delivered_unanswered > 0 and all(n >= 1 for n in counts)
@@ -330,13 +287,14 @@ async def test_a_digest_lists_its_headlines_linked(
 async def test_connected_while_started_and_a_stopped_adapter_starts_again(
     tg: FakeTelegram,
 ) -> None:
-    adapter = await _started(tg)
+    adapter = TelegramAdapter(settings_for(tg), poll_timeout=5)
+    await adapter.start(RecordingInbox())
     assert adapter.connected
     await adapter.stop()
     await adapter.stop()  # idempotent
     assert not adapter.connected
 
-    await adapter.start(SilentInbox())  # the receiver role came back to this process
+    await adapter.start(RecordingInbox())  # the receiver role came back to this process
     try:
         assert adapter.connected
         assert isinstance(await adapter.send(USER, ALERT), Sent)

@@ -11,32 +11,11 @@ from pydantic import SecretStr
 
 from bot.config import TelegramSettings
 from bot.errors import ConfigError
-from bot.models import Chat, Invocation, Reply
 from handlers.telegram_adapter import TelegramAdapter
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_harness import RecordingInbox
 
 SECRET = "s3cret_token-42"
-
-
-class EchoInbox:
-    def __init__(self) -> None:
-        self.commands: list[str] = []
-
-    async def command(self, invocation: Invocation) -> Reply:
-        self.commands.append(invocation.command)
-        return Reply(f"echo {invocation.args}")
-
-    async def chat_added(self, chat: Chat) -> Reply | None:
-        return None
-
-    async def chat_removed(self, chat: Chat) -> None:
-        return None
-
-    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
-        return None
-
-    async def categories(self) -> list[str]:
-        return []
 
 
 def _free_port() -> int:
@@ -67,7 +46,7 @@ async def tg() -> AsyncIterator[FakeTelegram]:
 
 async def test_updates_arrive_by_webhook_and_forged_ones_are_refused(tg: FakeTelegram) -> None:
     settings = _settings(tg.api_url)
-    inbox = EchoInbox()
+    inbox = RecordingInbox()
     adapter = TelegramAdapter(settings)
     await adapter.start(inbox)
     try:
@@ -85,7 +64,7 @@ async def test_updates_arrive_by_webhook_and_forged_ones_are_refused(tg: FakeTel
         "secret_token": SECRET,
         "allowed_updates": ["message", "channel_post", "callback_query", "my_chat_member"],
     }
-    assert answer.text == "echo 2"
+    assert answer.text == "echo /latest 2"
     assert tg.webhook_statuses == [200]
     assert statuses == [403, 403]
     assert inbox.commands == ["latest"]
