@@ -32,6 +32,7 @@ from bot.watcher import Watcher, stopped_within
 from handlers.base import Adapter
 from handlers.commands import Commands, CommandsConfig
 from handlers.console import ConsoleAdapter
+from handlers.discord_adapter import DiscordAdapter
 from storage import Store, open_store
 from storage.migrate import upgrade
 
@@ -51,6 +52,8 @@ def secrets_of(settings: Settings) -> list[str]:
 def build_adapters(settings: Settings, *, out: TextIO, interactive: bool) -> list[Adapter]:
     """One adapter per platform with a token; the console when there is none."""
     adapters: list[Adapter] = []
+    if settings.discord.token is not None:
+        adapters.append(DiscordAdapter(settings.discord, admins=settings.admins))
     if not adapters:
         adapters.append(
             ConsoleAdapter(language=settings.language, out=out, interactive=interactive)
