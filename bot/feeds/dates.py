@@ -227,6 +227,8 @@ def _new_zone(zone: str) -> timezone | None:
     first = zone[0]
     if first in "+-":
         digits = zone[1:].replace(":", "")
+        if not (digits.isascii() and digits.isdigit()) or len(digits) not in (2, 4):
+            return None
         minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
         if minutes >= 24 * 60:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from lxml import etree
 
@@ -32,7 +33,10 @@ def parse_feed(
     if _maybe_utf8_xml(body, content_type):
         root = parse_utf8_xml(body, url)
         if root is not None:
-            return _read(root, url)
+            try:
+                return _read(root, url)
+            except UnicodeDecodeError:
+                pass  # libxml2 passed an encoded surrogate; Python's decoder will not
     text = decode(body, content_type)
     head = text[:4096].lstrip(_BLANK)
     if not head and not text.strip(_BLANK):
@@ -42,7 +46,12 @@ def parse_feed(
         return read_json(text, url)
     if first != "<":
         raise ParseError(f"not a feed: starts with {head[:20]!r}")
-    return _read(parse_xml(text, url), url)
+    root, whole = parse_xml(text, url)
+    feed = _read(root, url)
+    if whole is not None and whole < len(feed.entries):
+        # A cut-off body: entries past the last closing tag may hold half a title.
+        feed = replace(feed, entries=feed.entries[:whole])
+    return feed
 
 
 def _read(root: etree._Element, url: str | None) -> ParsedFeed:

@@ -32,6 +32,8 @@ _AMP_OR_CDATA = re.compile(
 #: Characters XML 1.0 forbids; CMSes paste them in from word processors.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _HTML_START = re.compile(r"<html[\s>]", re.IGNORECASE)
+_CHAR_REF = re.compile(r"&#([0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
+_CLOSED_ENTRY = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 _DOCTYPE_BYTES = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
@@ -53,15 +55,18 @@ def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None
         return None
 
 
-def parse_xml(text: str, url: str | None = None) -> etree._Element:
+def parse_xml(text: str, url: str | None = None) -> tuple[etree._Element, int | None]:
     """Parse feed text into its root element, repairing what real feeds break.
 
+    Returns the root and, when only recovery mode could read the text, how many
+    entries were closed properly: the ones after that were cut off (a truncated
+    body) and must not be shown with half a title or link. None means all are whole.
     Raises ParseError (one line) for an HTML page, a DOCTYPE declaring entities, or
     XML from which not even recovery mode can build a tree.
     """
     data = _prepare(text)
     try:
-        return _fromstring(data, recover=False, url=url)
+        return _fromstring(data, recover=False, url=url), None
     except etree.XMLSyntaxError as exc:
         strict_error = exc
     try:
@@ -70,7 +75,7 @@ def parse_xml(text: str, url: str | None = None) -> etree._Element:
         root = None
     if root is None:
         raise ParseError(_describe(strict_error)) from strict_error
-    return root
+    return root, len(_CLOSED_ENTRY.findall(text))
 
 
 def _fromstring(data: bytes, *, recover: bool, url: str | None) -> etree._Element:
@@ -109,6 +114,8 @@ def _prepare(text: str) -> bytes:
         body = _CONTROL.sub("", body)
     if _BAD_AMP.search(body):
         body = _AMP_OR_CDATA.sub(_fix_amp, body)
+    if "&#" in body:
+        body = _CHAR_REF.sub(_fix_char_ref, body)
     return body.encode("utf-8")
 
 
@@ -123,6 +130,19 @@ def _fix_amp(match: re.Match[str]) -> str:
     if chars is None:
         return "&amp;" + name + ";"
     return "".join(f"&#{ord(char)};" for char in chars)
+
+
+def _fix_char_ref(match: re.Match[str]) -> str:
+    # Recovery mode would pass `&#xD800;` through as bytes no decoder accepts.
+    digits = match.group(1)
+    code = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
+    return match.group(0) if _is_xml_char(code) else "&#xFFFD;"
+
+
+def _is_xml_char(code: int) -> bool:
+    if code < 0x20:
+        return code in (0x9, 0xA, 0xD)
+    return code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
 
 
 def _describe(exc: etree.XMLSyntaxError) -> str:
