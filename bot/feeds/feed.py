@@ -11,6 +11,7 @@ from bot.errors import ParseError
 from bot.feeds.atom import read_atom
 from bot.feeds.encoding import declared_encoding, decode
 from bot.feeds.jsonfeed import read_json
+from bot.feeds.repair import skip_junk
 from bot.feeds.rss import read_rss
 from bot.feeds.xmlsafe import parse_utf8_xml, parse_xml
 from bot.feeds.xmltree import local_name
@@ -18,6 +19,7 @@ from bot.models import ParsedFeed
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _XML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*<")
+_HTML_ROOTS = frozenset({"html", "head", "body", "div", "p", "br", "b", "table", "script"})
 _BLANK = " \t\r\n\ufeff\x00"
 
 
@@ -37,7 +39,7 @@ def parse_feed(
                 return _read(root, url)
             except UnicodeDecodeError:
                 pass  # libxml2 passed an encoded surrogate; Python's decoder will not
-    text = decode(body, content_type)
+    text = skip_junk(decode(body, content_type))
     head = text[:4096].lstrip(_BLANK)
     if not head and not text.strip(_BLANK):
         raise ParseError("empty body")
@@ -46,11 +48,15 @@ def parse_feed(
         return read_json(text, url)
     if first != "<":
         raise ParseError(f"not a feed: starts with {head[:20]!r}")
-    root, whole = parse_xml(text, url)
-    feed = _read(root, url)
-    if whole is not None and whole < len(feed.entries):
+    parsed = parse_xml(text, url)
+    feed = _read(parsed.root, url)
+    if parsed.whole_entries is None:
+        return feed
+    if parsed.whole_entries < len(feed.entries):
         # A cut-off body: entries past the last closing tag may hold half a title.
-        feed = replace(feed, entries=feed.entries[:whole])
+        feed = replace(feed, entries=feed.entries[: parsed.whole_entries])
+    if not feed.entries and parsed.error:
+        raise ParseError(parsed.error)  # recovery found nothing: say what was wrong
     return feed
 
 
@@ -60,7 +66,7 @@ def _read(root: etree._Element, url: str | None) -> ParsedFeed:
         return read_rss(root, url)
     if name == "feed":
         return read_atom(root, url)
-    if name.lower() == "html":
+    if name.lower() in _HTML_ROOTS:
         raise ParseError("not a feed: looks like an HTML page")
     raise ParseError(f"not a feed: the root element is <{name}>")
 

@@ -1,38 +1,30 @@
 """Turn feed text into an lxml tree, safely, whatever the CMS did to the XML.
 
 The parser never loads a DTD, never touches the network and never expands an entity;
-a DOCTYPE that declares entities (billion laughs, XXE) is refused outright. Before
-parsing, HTML entity names the XML does not declare (`&middot;`, `&nbsp;`) become
-numeric references and a bare `&` becomes `&amp;`, outside CDATA only. A strict
-parse runs first; only when it fails does libxml2's recovery mode read what it can.
+a DOCTYPE that declares entities (billion laughs, XXE) is refused outright. Well-formed
+UTF-8 is parsed as it is (`parse_utf8_xml`). Anything else is decoded, repaired
+(`bot.feeds.repair`: undeclared HTML entities, bare `&`, raw markup in titles) and
+parsed strictly; only when that fails does libxml2's recovery mode read what it can.
 """
 
 from __future__ import annotations
 
 import re
-from html.entities import html5
+from dataclasses import dataclass
 
 from lxml import etree
 
 from bot.errors import ParseError
+from bot.feeds.repair import NEEDS_REPAIR, fix_char_refs, fix_references, wrap_markup
 
 _PROLOG = re.compile(
     r"\A\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<\?[^>]*>\s*)*"
     r"(?:<!DOCTYPE\s+(?P<name>[^\s\[>]+)[^\[>]*(?:\[(?P<subset>.*?)\]\s*)?>\s*)?",
     re.DOTALL | re.IGNORECASE,
 )
-#: An `&` that does not start one of the five XML entities or a character reference.
-_BAD_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)")
-_AMP_OR_CDATA = re.compile(
-    r"<!\[CDATA\[.*?\]\]>|"
-    r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)"
-    r"(?:([A-Za-z][A-Za-z0-9]{0,31});)?",
-    re.DOTALL,
-)
 #: Characters XML 1.0 forbids; CMSes paste them in from word processors.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _HTML_START = re.compile(r"<html[\s>]", re.IGNORECASE)
-_CHAR_REF = re.compile(r"&#([0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
 _CLOSED_ENTRY = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 _DOCTYPE_BYTES = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
@@ -55,18 +47,28 @@ def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None
         return None
 
 
-def parse_xml(text: str, url: str | None = None) -> tuple[etree._Element, int | None]:
-    """Parse feed text into its root element, repairing what real feeds break.
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parsed tree, and what recovery mode (if it was needed) says about it."""
 
-    Returns the root and, when only recovery mode could read the text, how many
-    entries were closed properly: the ones after that were cut off (a truncated
-    body) and must not be shown with half a title or link. None means all are whole.
+    root: etree._Element
+    #: When only recovery mode could read the text: how many entries were closed
+    #: properly. Those after were cut off (a truncated body) and must not be shown
+    #: with half a title. None when the text parsed strictly.
+    whole_entries: int | None = None
+    #: The strict parser's one-line complaint, when recovery was needed.
+    error: str | None = None
+
+
+def parse_xml(text: str, url: str | None = None) -> Parsed:
+    """Parse feed text into a tree, repairing what real feeds break.
+
     Raises ParseError (one line) for an HTML page, a DOCTYPE declaring entities, or
     XML from which not even recovery mode can build a tree.
     """
     data = _prepare(text)
     try:
-        return _fromstring(data, recover=False, url=url), None
+        return Parsed(_fromstring(data, recover=False, url=url))
     except etree.XMLSyntaxError as exc:
         strict_error = exc
     try:
@@ -75,7 +77,7 @@ def parse_xml(text: str, url: str | None = None) -> tuple[etree._Element, int | 
         root = None
     if root is None:
         raise ParseError(_describe(strict_error)) from strict_error
-    return root, len(_CLOSED_ENTRY.findall(text))
+    return Parsed(root, len(_CLOSED_ENTRY.findall(text)), _describe(strict_error))
 
 
 def _fromstring(data: bytes, *, recover: bool, url: str | None) -> etree._Element:
@@ -112,37 +114,10 @@ def _prepare(text: str) -> bytes:
     body = text[prolog.end() :]
     if _CONTROL.search(body):
         body = _CONTROL.sub("", body)
-    if _BAD_AMP.search(body):
-        body = _AMP_OR_CDATA.sub(_fix_amp, body)
-    if "&#" in body:
-        body = _CHAR_REF.sub(_fix_char_ref, body)
-    return body.encode("utf-8")
-
-
-def _fix_amp(match: re.Match[str]) -> str:
-    found = match.group(0)
-    if found[0] == "<":
-        return found  # CDATA is text as written: an `&` in it is not markup
-    name = match.group(1)
-    if name is None:
-        return "&amp;"
-    chars = html5.get(name + ";")
-    if chars is None:
-        return "&amp;" + name + ";"
-    return "".join(f"&#{ord(char)};" for char in chars)
-
-
-def _fix_char_ref(match: re.Match[str]) -> str:
-    # Recovery mode would pass `&#xD800;` through as bytes no decoder accepts.
-    digits = match.group(1)
-    code = int(digits[1:], 16) if digits[0] in "xX" else int(digits)
-    return match.group(0) if _is_xml_char(code) else "&#xFFFD;"
-
-
-def _is_xml_char(code: int) -> bool:
-    if code < 0x20:
-        return code in (0x9, 0xA, 0xD)
-    return code <= 0xD7FF or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+    body = wrap_markup(body)
+    if NEEDS_REPAIR.search(body):
+        body = fix_references(body)
+    return fix_char_refs(body).encode("utf-8")
 
 
 def _describe(exc: etree.XMLSyntaxError) -> str:

@@ -106,6 +106,23 @@ def test_html_in_titles_escaped_raw_or_in_cdata_arrives_as_the_same_markup() -> 
     ]
 
 
+def test_broken_markup_and_php_warnings_keep_each_item_whole() -> None:
+    parsed = feed("rss20_broken_markup.xml")
+    assert parsed.title == "깨진 마크업"
+    first, second = parsed.entries
+    assert seen(first) == (
+        "속보<br>국회 본회의 통과",
+        "https://broken.example.kr/bbs/1",
+        datetime(2026, 11, 29, 14, 3, tzinfo=KST),
+    )
+    assert first.summary == '<p>요약 <img src="/data/1.jpg"> 입니다'
+    assert seen(second) == (
+        "금리 3% < 물가 4%",
+        "https://broken.example.kr/bbs/2",
+        datetime(2026, 11, 29, 14, 0, tzinfo=KST),
+    )
+
+
 def test_relative_links_resolve_on_the_feed_url_and_xml_base_wins() -> None:
     undated, guid_only, based = feed("rss20_relative.xml", url="https://rel.example.kr/rss").entries
     assert (undated.guid, undated.published) == (None, None)

@@ -10,7 +10,13 @@ import pytest
 from bot.errors import ParseError
 from bot.feeds import parse_feed, parse_post
 
-SEED = Path("/work/shared/seeds/000_f4a03f36554e6008.txt")
+SEED = (
+    Path(__file__).resolve().parent.parent
+    / "fixtures"
+    / "feeds"
+    / "posts"
+    / "000_f4a03f36554e6008.txt"
+)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "feeds"
 KST = timezone(timedelta(hours=9))
 

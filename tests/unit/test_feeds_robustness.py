@@ -93,7 +93,9 @@ def test_the_channel_atom_self_link_does_not_replace_the_site_link() -> None:
         (b"{not json", "malformed JSON"),
         (b"<opml><body/></opml>", "not a feed: the root element is <opml>"),
         (b"<html><body><p>hi</body></html>", "not a feed: looks like an HTML page"),
-        (b"<<<>>>", "malformed XML at line 1"),
+        (b"<<<>>>", "not a feed: no XML element found"),
+        (b'<?xml version="1.0"?>\n<rss version="2.0"\n', "malformed XML at line 2"),
+        (b"<rss><channel><title>t</title></channel></rsx>", "malformed XML at line 1"),
     ],
 )
 def test_junk_gives_a_one_line_reason(body: bytes, message: str) -> None:
