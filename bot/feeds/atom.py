@@ -35,7 +35,7 @@ def read_atom(root: etree._Element, url: str | None) -> ParsedFeed:
     title = link = None
     entries: list[Entry] = []
     for child in root:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "entry":
             entries.append(_entry(child, keys, url))
         elif key == "title" and title is None:
@@ -63,7 +63,7 @@ def _entry(entry: etree._Element, keys: TagKeys, url: str | None) -> Entry:
     categories: list[str] = []
     images: dict[int, str] = {}
     for child in entry:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "title":
             title = title or construct(child)
         elif key == "link":
@@ -82,7 +82,7 @@ def _entry(entry: etree._Element, keys: TagKeys, url: str | None) -> Entry:
             add_unique(categories, child.get("term") or child.get("label") or text(child))
         elif key == "media:group":
             for media in child:
-                _add_image(media, keys(media.tag), url, images)
+                _add_image(media, keys[media.tag], url, images)
         elif key in IMAGE_RANKS:
             _add_image(child, key, url, images)
     return Entry(

@@ -13,7 +13,7 @@ from bot.feeds.encoding import declared_encoding, decode
 from bot.feeds.jsonfeed import read_json
 from bot.feeds.repair import skip_junk
 from bot.feeds.rss import read_rss
-from bot.feeds.xmlsafe import parse_utf8_xml, parse_xml
+from bot.feeds.xmlsafe import has_doctype, parse_utf8_xml, parse_xml
 from bot.feeds.xmltree import local_name
 from bot.models import ParsedFeed
 
@@ -32,7 +32,8 @@ def parse_feed(
     `url` is the feed's address, the base for relative links where the feed sets no
     xml:base. Raises ParseError with a one-line reason when no feed can be read.
     """
-    if _maybe_utf8_xml(body, content_type):
+    tried_as_is = _maybe_utf8_xml(body, content_type)
+    if tried_as_is:
         root = parse_utf8_xml(body, url)
         if root is not None:
             try:
@@ -48,7 +49,7 @@ def parse_feed(
         return read_json(text, url)
     if first != "<":
         raise ParseError(f"not a feed: starts with {head[:20]!r}")
-    parsed = parse_xml(text, url)
+    parsed = parse_xml(text, url, as_is_first=not tried_as_is)
     feed = _read(parsed.root, url)
     if parsed.whole_entries is None:
         return feed
@@ -73,7 +74,7 @@ def _read(root: etree._Element, url: str | None) -> ParsedFeed:
 
 def _maybe_utf8_xml(body: bytes, content_type: str | None) -> bool:
     """True when the body starts like XML and claims no encoding other than UTF-8."""
-    if not _XML_START.match(body) or b"\x00" in body[:4]:
+    if not _XML_START.match(body) or b"\x00" in body[:4] or has_doctype(body):
         return False
     return declared_encoding(body, content_type) in (None, "utf-8")
 

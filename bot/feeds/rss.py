@@ -30,8 +30,8 @@ _CATEGORIES = frozenset({"category", "dc:subject"})
 def read_rss(root: etree._Element, url: str | None) -> ParsedFeed:
     """Read an `<rss>` or `<rdf:RDF>` root; `url` is the base for relative links."""
     keys = TagKeys(("", RSS10, RSS090))
-    is_rdf = keys(root.tag) == "rdf:RDF"
-    channel = next((c for c in root if keys(c.tag) == "channel"), None)
+    is_rdf = keys[root.tag] == "rdf:RDF"
+    channel = next((c for c in root if keys[c.tag] == "channel"), None)
     title = link = None
     if channel is not None:
         title, link = _channel(channel, keys, url)
@@ -46,7 +46,7 @@ def _channel(
 ) -> tuple[str | None, str | None]:
     title = link = None
     for child in channel:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "title" and title is None:
             title = inner(child)
         elif key == "link" and link is None:
@@ -58,7 +58,7 @@ def _items(containers: list[etree._Element], keys: TagKeys) -> Iterator[etree._E
     # RSS 2.0 keeps items in <channel>; RSS 1.0 beside it; a few 0.9x feeds in both.
     for container in containers:
         for child in container:
-            if keys(child.tag) == "item":
+            if keys[child.tag] == "item":
                 yield child
 
 
@@ -71,7 +71,7 @@ def _entry(item: etree._Element, keys: TagKeys, base: str | None) -> Entry:
     images: dict[int, str] = {}
     permalink = True
     for child in item:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "title":
             title = title or inner(child)
         elif key == "link":
@@ -119,7 +119,7 @@ def _group_images(
     group: etree._Element, keys: TagKeys, base: str | None, images: dict[int, str]
 ) -> None:
     for child in group:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key in IMAGE_RANKS:
             _add_image(child, key, base, images)
 

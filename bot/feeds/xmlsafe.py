@@ -22,27 +22,28 @@ _PROLOG = re.compile(
     r"(?:<!DOCTYPE\s+(?P<name>[^\s\[>]+)[^\[>]*(?:\[(?P<subset>.*?)\]\s*)?>\s*)?",
     re.DOTALL | re.IGNORECASE,
 )
-#: Characters XML 1.0 forbids; CMSes paste them in from word processors.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _HTML_START = re.compile(r"<html[\s>]", re.IGNORECASE)
 _CLOSED_ENTRY = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+#: Characters XML 1.0 forbids; CMSes paste them in from word processors.
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 _DOCTYPE_BYTES = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
-def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None:
-    """The fast path: UTF-8 (or undeclared) XML that parses strictly as it is.
+def has_doctype(body: bytes) -> bool:
+    """True when the body's start holds a DOCTYPE, which only `parse_xml` may inspect."""
+    return _DOCTYPE_BYTES.search(body, 0, 4096) is not None
 
-    Returns None when the body needs the careful path of `parse_xml`: a DOCTYPE to
-    inspect, bytes that are not UTF-8, undeclared entities, a bare `&`, any error.
-    Control bytes are dropped first: no UTF-8 multibyte sequence contains one.
+
+def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None:
+    """The fast path: UTF-8 XML without a DOCTYPE that parses strictly as it is.
+
+    Returns None when the body needs the careful path of `parse_xml`: bytes that are
+    not UTF-8, undeclared entities, a bare `&`, any other error.
     """
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
-    if _DOCTYPE_BYTES.search(body, 0, 4096):
-        return None
     try:
-        return _fromstring(body.translate(None, _CONTROL_BYTES), recover=False, url=url)
+        return _strict(body, url)
     except etree.XMLSyntaxError:
         return None
 
@@ -60,15 +61,23 @@ class Parsed:
     error: str | None = None
 
 
-def parse_xml(text: str, url: str | None = None) -> Parsed:
+def parse_xml(text: str, url: str | None = None, *, as_is_first: bool = True) -> Parsed:
     """Parse feed text into a tree, repairing what real feeds break.
 
-    Raises ParseError (one line) for an HTML page, a DOCTYPE declaring entities, or
-    XML from which not even recovery mode can build a tree.
+    With `as_is_first`, the text is first parsed strictly without repairs (most
+    legacy-encoded feeds are well-formed); callers that already saw that fail pass
+    False. Raises ParseError (one line) for an HTML page, a DOCTYPE declaring
+    entities, or XML from which not even recovery mode can build a tree.
     """
-    data = _prepare(text)
+    body = _without_prolog(text)
+    if as_is_first:
+        try:
+            return Parsed(_strict(_utf8(body), url))
+        except etree.XMLSyntaxError:
+            pass
+    data = _utf8(_repair(body)).translate(None, _CONTROL_BYTES)
     try:
-        return Parsed(_fromstring(data, recover=False, url=url))
+        return Parsed(_strict(data, url))
     except etree.XMLSyntaxError as exc:
         strict_error = exc
     try:
@@ -78,6 +87,24 @@ def parse_xml(text: str, url: str | None = None) -> Parsed:
     if root is None:
         raise ParseError(_describe(strict_error)) from strict_error
     return Parsed(root, len(_CLOSED_ENTRY.findall(text)), _describe(strict_error))
+
+
+def _strict(data: bytes, url: str | None) -> etree._Element:
+    try:
+        return _fromstring(data, recover=False, url=url)
+    except etree.XMLSyntaxError:
+        # Control bytes pasted from word processors are the commonest cause; dropping
+        # them is safe because no UTF-8 multibyte sequence contains one.
+        cleaned = data.translate(None, _CONTROL_BYTES)
+        if len(cleaned) == len(data):
+            raise
+        return _fromstring(cleaned, recover=False, url=url)
+
+
+def _utf8(text: str) -> bytes:
+    if "\ufffe" in text or "\uffff" in text:
+        text = text.replace("\ufffe", "").replace("\uffff", "")
+    return text.encode("utf-8")
 
 
 def _fromstring(data: bytes, *, recover: bool, url: str | None) -> etree._Element:
@@ -94,14 +121,15 @@ def _parser(*, recover: bool) -> etree.XMLParser:
         no_network=True,
         load_dtd=False,
         huge_tree=False,
+        collect_ids=False,  # no feed needs xml:id lookups; the hash table costs a third
         remove_comments=True,
         remove_pis=True,
         recover=recover,
     )
 
 
-def _prepare(text: str) -> bytes:
-    """Check the prolog, drop declaration and DOCTYPE, repair entities; UTF-8 out."""
+def _without_prolog(text: str) -> str:
+    """Check the prolog and drop it (declaration, DOCTYPE); refuse HTML and entities."""
     prolog = _PROLOG.match(text)
     assert prolog is not None  # every part of the pattern is optional
     name, subset = prolog["name"], prolog["subset"]
@@ -111,13 +139,14 @@ def _prepare(text: str) -> bytes:
         raise ParseError("refused: the DOCTYPE declares entities (entity expansion or XXE)")
     if _HTML_START.match(text, prolog.end()):
         raise ParseError("not a feed: looks like an HTML page")
-    body = text[prolog.end() :]
-    if _CONTROL.search(body):
-        body = _CONTROL.sub("", body)
+    return text[prolog.end() :]
+
+
+def _repair(body: str) -> str:
     body = wrap_markup(body)
     if NEEDS_REPAIR.search(body):
         body = fix_references(body)
-    return fix_char_refs(body).encode("utf-8")
+    return fix_char_refs(body)
 
 
 def _describe(exc: etree.XMLSyntaxError) -> str:

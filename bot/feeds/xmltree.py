@@ -43,22 +43,19 @@ _PREFIXED_TAG = re.compile(r"<(/?)[A-Za-z_][\w.-]*:")
 IMAGE_RANKS = {"media:thumbnail": 0, "media:content": 1, "enclosure": 2, "itunes:image": 3}
 
 
-class TagKeys:
-    """Maps lxml tags to keys; `core` namespaces map to bare local names."""
+class TagKeys(dict[object, str]):
+    """Maps lxml tags to keys (`keys[element.tag]`); `core` namespaces map to bare
+    local names. A dict, so a known tag costs one C-level lookup; `__missing__`
+    computes and remembers each new tag once."""
 
     def __init__(self, core: Iterable[str]) -> None:
+        super().__init__()
         self._prefixes = dict(PREFIXES)
         for namespace in core:
             self._prefixes[namespace] = ""
-        self._cache: dict[str, str] = {}
 
-    def __call__(self, tag: object) -> str:
-        """The key for `tag`; "" for comments, entities and unknown namespaces."""
-        if not isinstance(tag, str):
-            return ""
-        key = self._cache.get(tag)
-        if key is None:
-            key = self._cache[tag] = self._key(tag)
+    def __missing__(self, tag: object) -> str:
+        key = self[tag] = self._key(tag) if isinstance(tag, str) else ""
         return key
 
     def _key(self, tag: str) -> str:
