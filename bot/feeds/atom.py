@@ -57,17 +57,18 @@ def construct(element: etree._Element) -> str | None:
 
 def _entry(entry: etree._Element, keys: TagKeys, url: str | None) -> Entry:
     """One `<entry>`; the first alternate link is the item's address."""
-    title = link = guid = summary = content = None
+    title = guid = summary = content = None
     published: datetime | None = None
     updated: datetime | None = None
     categories: list[str] = []
     images: dict[int, str] = {}
+    links: dict[str, str] = {}
     for child in entry:
         key = keys[child.tag]
         if key == "title":
             title = title or construct(child)
         elif key == "link":
-            link = _link(child, link, url, images)
+            _link(child, links, url, images)
         elif key == "id":
             guid = guid or text(child)
         elif key == "summary":
@@ -87,7 +88,7 @@ def _entry(entry: etree._Element, keys: TagKeys, url: str | None) -> Entry:
             _add_image(child, key, url, images)
     return Entry(
         guid=guid,
-        link=link,
+        link=links.get("html") or links.get("other"),
         title=title,
         summary=summary,
         content=content,
@@ -99,16 +100,21 @@ def _entry(entry: etree._Element, keys: TagKeys, url: str | None) -> Entry:
 
 
 def _link(
-    element: etree._Element, current: str | None, url: str | None, images: dict[int, str]
-) -> str | None:
+    element: etree._Element, links: dict[str, str], url: str | None, images: dict[int, str]
+) -> None:
+    """Note an entry link: the first HTML alternate, else any alternate; image enclosures."""
     rel = (element.get("rel") or "alternate").strip().lower()
     if rel == "enclosure" and (element.get("type") or "").startswith("image/"):
         found = resolve(element, element.get("href"), url)
         if found:
             images.setdefault(IMAGE_RANKS["enclosure"], found)
-    if current is not None or not _is_alternate(element):
-        return current
-    return resolve(element, element.get("href"), url)
+    if rel != "alternate":
+        return
+    kind = "html" if _is_alternate(element) else "other"
+    if kind not in links:
+        found = resolve(element, element.get("href"), url)
+        if found:
+            links[kind] = found
 
 
 def _is_alternate(element: etree._Element) -> bool:

@@ -39,6 +39,8 @@ PREFIXES = {
 _NS_DECL = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 _PREFIXED_TAG = re.compile(r"<(/?)[A-Za-z_][\w.-]*:")
 
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)", re.IGNORECASE)
+
 #: Image sources, best first.
 IMAGE_RANKS = {"media:thumbnail": 0, "media:content": 1, "enclosure": 2, "itunes:image": 3}
 
@@ -131,14 +133,14 @@ def image_of(element: etree._Element, key: str) -> str | None:
     """The image URL an RSS/Atom media element points to, None if it is not an image."""
     if key == "media:thumbnail":
         return element.get("url")
-    if key == "media:content":
+    if key in ("media:content", "enclosure"):
+        url = element.get("url")
         kind = element.get("type") or ""
         medium = element.get("medium") or ""
         if medium == "image" or kind.startswith("image/"):
-            return element.get("url")
-        return None
-    if key == "enclosure":
-        return element.get("url") if (element.get("type") or "").startswith("image/") else None
+            return url
+        # Many CMSes leave out the type; an image file name is evidence enough.
+        return url if not kind and not medium and url and _IMAGE_FILE.search(url) else None
     if key == "itunes:image":
         return element.get("href")
     return None

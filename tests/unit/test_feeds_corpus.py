@@ -262,3 +262,39 @@ def test_what_is_not_a_feed_gives_one_line_reason(name: str, message: str) -> No
         feed(name)
     assert str(caught.value).startswith(message)
     assert "\n" not in str(caught.value)
+
+
+def test_atom_entry_prefers_the_html_alternate_and_falls_back_to_any_alternate() -> None:
+    body = (
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><entry><title>t</title>'
+        b'<link rel="self" href="https://a.kr/self"/>'
+        b'<link rel="alternate" type="application/pdf" href="https://a.kr/x.pdf"/>'
+        b'<link rel="alternate" type="text/html" href="https://a.kr/x.html"/></entry>'
+        b'<entry><link rel="alternate" type="application/pdf" href="https://a.kr/y.pdf"/></entry>'
+        b"</feed>"
+    )
+    assert [entry.link for entry in parse_feed(body).entries] == [
+        "https://a.kr/x.html",
+        "https://a.kr/y.pdf",
+    ]
+
+
+def test_untyped_enclosures_count_as_images_only_when_the_file_is_one() -> None:
+    body = (
+        b"<rss><channel><item><title>a</title>"
+        b'<enclosure url="https://img.kr/p.JPG?w=600"/></item>'
+        b'<item><title>b</title><enclosure url="https://a.kr/audio.mp3"/></item>'
+        b'<item><title>c</title><media:content xmlns:media="http://search.yahoo.com/mrss/" '
+        b'url="https://a.kr/v.mp4" medium="video"/></item></channel></rss>'
+    )
+    images = [entry.image for entry in parse_feed(body).entries]
+    assert images == ["https://img.kr/p.JPG?w=600", None, None]
+
+
+def test_itunes_image_is_the_last_resort_picture() -> None:
+    body = (
+        b'<rss xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><item>'
+        b'<title>p</title><itunes:image href="/cover.png"/></item></channel></rss>'
+    )
+    (entry,) = parse_feed(body, url="https://pod.kr/feed").entries
+    assert entry.image == "https://pod.kr/cover.png"
