@@ -73,10 +73,12 @@ def _read(root: etree._Element, url: str | None) -> ParsedFeed:
 
 
 def _maybe_utf8_xml(body: bytes, content_type: str | None) -> bool:
-    """True when the body starts like XML and claims no encoding other than UTF-8."""
+    """True when the body starts like XML and may be UTF-8 whatever its label."""
     if not _XML_START.match(body) or b"\x00" in body[:4] or has_doctype(body):
         return False
-    return declared_encoding(body, content_type) in (None, "utf-8")
+    # Valid UTF-8 wins over any label (see `decode`), and libxml2 rejects invalid UTF-8,
+    # so only a label naming another multibyte encoding makes the attempt pointless.
+    return declared_encoding(body, content_type) in (None, "utf-8", "cp1252")
 
 
 def _is_json_type(content_type: str | None) -> bool:

@@ -70,3 +70,15 @@ def test_a_few_broken_bytes_in_a_labelled_cp949_body_keep_the_rest_readable() ->
     body = b'<?xml version="1.0" encoding="euc-kr"?><t>' + KOREAN.encode("cp949")
     body += b"\xff</t>"
     assert KOREAN in decode(body)
+
+
+def test_a_server_default_latin1_header_does_not_override_a_korean_body() -> None:
+    undeclared = f"<t>{KOREAN}</t>".encode("cp949")
+    assert decode(undeclared, "text/xml; charset=iso-8859-1") == f"<t>{KOREAN}</t>"
+    declared = f'<?xml version="1.0" encoding="euc-kr"?><t>{KOREAN}</t>'.encode("cp949")
+    assert KOREAN in decode(declared, "text/xml; charset=ISO-8859-1")
+
+
+def test_a_real_latin1_feed_stays_latin1() -> None:
+    body = '<?xml version="1.0" encoding="iso-8859-1"?><t>Société été à Paris</t>'.encode("latin-1")
+    assert "Société été à Paris" in decode(body, "text/xml; charset=iso-8859-1")
