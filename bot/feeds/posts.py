@@ -142,12 +142,17 @@ def _midnight(value: date | None) -> datetime | None:
 
 
 def _names(value: object, *, split: bool = True) -> list[str]:
-    """Front matter names: a list, or a string (space-separated, as Jekyll reads it)."""
+    """Front matter names: a list, or a string (space-separated, as Jekyll reads it).
+
+    Only scalars count: a nested list is not a name, and turning one into text could
+    expand a YAML alias bomb (`&a [*b, *b, ...]`) into gigabytes.
+    """
     if isinstance(value, str | int | float):
         text = str(value).strip()
         return text.split() if split else ([text] if text else [])
     if isinstance(value, list):
-        return [str(item).strip() for item in value if item is not None and str(item).strip()]
+        scalars = (str(item).strip() for item in value if isinstance(item, str | int | float))
+        return [name for name in scalars if name]
     return []
 
 
@@ -156,8 +161,8 @@ def _unique(names: list[str]) -> tuple[str, ...]:
 
 
 def _string(value: object) -> str | None:
-    if value is None or isinstance(value, dict | list):
-        return None
+    if not isinstance(value, str | int | float | date):
+        return None  # mappings, lists and sets are not text (and may be alias bombs)
     text = str(value).strip()
     return text or None
 

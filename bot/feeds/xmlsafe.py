@@ -150,7 +150,7 @@ def _repair(body: str) -> str:
 
 
 def _describe(exc: etree.XMLSyntaxError) -> str:
-    message = str(exc.msg or exc).splitlines()[0] if (exc.msg or str(exc)) else "unreadable"
+    message = (exc.msg or str(exc) or "unreadable").splitlines()[0]
     message = re.sub(r",\s*line \d+, column \d+\s*$", "", message)
     if "Document is empty" in message or "Start tag expected" in message:
         return "not a feed: no XML element found"

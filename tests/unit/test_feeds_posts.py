@@ -181,3 +181,13 @@ def test_broken_front_matter_is_one_line_parse_error(text: str, reason: str) -> 
 def test_a_cp949_post_file_is_decoded() -> None:
     entry = parse_post("---\ntitle: 똠 햏 뷁\n---\n".encode("cp949"), name="a.md")
     assert entry.title == "똠 햏 뷁"
+
+
+def test_a_yaml_alias_bomb_in_front_matter_expands_nothing() -> None:
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for name, previous in zip("bcdefghi", "abcdefgh", strict=True):
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{previous}"] * 9) + "]")
+    fields = "\n".join(f"{field}: *i" for field in ("tags", "categories", "excerpt", "image"))
+    text = "---\ntitle: 폭탄\n" + "\n".join(levels) + "\n" + fields + "\n---\n"
+    entry = parse_post(text.encode(), name="2026-11-29-bomb.md", site_url="https://a.kr")
+    assert (entry.title, entry.categories, entry.summary, entry.image) == ("폭탄", (), None, None)
