@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from html import escape
 from urllib.parse import urljoin
 
 from lxml import etree
+
+from bot.feeds.dates import parse_date
+from bot.models import Entry
 
 ATOM10 = "http://www.w3.org/2005/Atom"
 ATOM03 = "http://purl.org/atom/ns#"
@@ -146,9 +151,51 @@ def image_of(element: etree._Element, key: str) -> str | None:
     return None
 
 
-def add_unique(items: list[str], value: str | None) -> None:
-    """Append a stripped, non-empty value once."""
-    if value:
-        value = value.strip()
-        if value and value not in items:
-            items.append(value)
+@dataclass(slots=True)
+class Found:
+    """What one item or entry has yielded so far; the first value of each field wins."""
+
+    title: str | None = None
+    link: str | None = None
+    guid: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    categories: list[str] = field(default_factory=list)
+    #: Image URLs by `IMAGE_RANKS`; the best-ranked one becomes the entry's image.
+    images: dict[int, str] = field(default_factory=dict)
+
+    def category(self, value: str | None) -> None:
+        """Add a category once, stripped; empty values are ignored."""
+        if value:
+            value = value.strip()
+            if value and value not in self.categories:
+                self.categories.append(value)
+
+    def image(self, element: etree._Element, key: str, base: str | None) -> None:
+        """Note the image a media element points to, if it is one and its rank is new."""
+        rank = IMAGE_RANKS.get(key)
+        if rank is not None and rank not in self.images:
+            found = resolve(element, image_of(element, key), base)
+            if found:
+                self.images[rank] = found
+
+    def entry(self) -> Entry:
+        return Entry(
+            guid=self.guid,
+            link=self.link,
+            title=self.title,
+            summary=self.summary,
+            content=self.content,
+            categories=tuple(self.categories),
+            published=self.published,
+            updated=self.updated,
+            image=self.images[min(self.images)] if self.images else None,
+        )
+
+
+def date_of(element: etree._Element) -> datetime | None:
+    """The element's text as a date (see `parse_date`), None if empty or unreadable."""
+    value = text(element)
+    return parse_date(value) if value else None
