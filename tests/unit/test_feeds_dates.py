@@ -38,6 +38,11 @@ NAIVE = datetime(2026, 11, 29, 14, 3)
         "2026-11-29T14:03+09:00",
         "20261129T140300+0900",
         "2026-11-29 14:03 KST",
+        "Sun, 29 Nov 2026 14:03:00 +0900 (KST)",
+        "Sun, 29 Nov 2026 14:03:00 GMT+09:00",
+        "Sun, 29 Nov 2026 14:03:00 UTC+9",
+        "Sun, 29 Nov 2026 2:03:00 PM +0900",
+        "2026-11-29T14:03:00+09",
     ],
 )
 def test_dates_with_an_offset_are_aware_and_exact(text: str) -> None:
@@ -64,6 +69,14 @@ def test_dates_with_an_offset_are_aware_and_exact(text: str) -> None:
         "Sun, 29 Nov 2026 14:03:00",
         "Sun Nov 29 14:03:00 2026",
         "Nov 29, 2026 14:03",
+        "Sunday, November 29, 2026 2:03 PM",
+        "2026-11-29 PM 2:03:00",
+        "2026.11.29 오후 2:03",
+        "2026년 11월 29일 (일) 오후 2:03",
+        "2026-11-29 14:03:00.0",
+        "20261129140300",
+        "11/29/2026 2:03:00 PM",
+        "29.11.2026 14:03",
     ],
 )
 def test_dates_without_an_offset_stay_naive_for_the_source_time_zone(text: str) -> None:
@@ -72,6 +85,10 @@ def test_dates_without_an_offset_stay_naive_for_the_source_time_zone(text: str) 
 
 def test_korean_morning_twelve_is_just_after_midnight() -> None:
     assert parse_date("2026-11-29 오전 12:03:00") == datetime(2026, 11, 29, 0, 3)
+
+
+def test_noon_pm_stays_noon() -> None:
+    assert parse_date("2026-11-29 12:03 PM") == datetime(2026, 11, 29, 12, 3)
 
 
 def test_a_date_alone_is_midnight() -> None:
@@ -84,7 +101,8 @@ def test_an_unknown_zone_name_reads_as_no_offset_rather_than_failing() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["", "yesterday", "Sun, 31 Feb 2026 14:03:00 +0900", "2026-13-01", "x" * 500]
+    "text",
+    ["", "yesterday", "Sun, 31 Feb 2026 14:03:00 +0900", "2026-13-01", "x" * 500, "03/04/2026"],
 )
 def test_unreadable_or_impossible_dates_give_none(text: str) -> None:
     assert parse_date(text) is None
