@@ -123,6 +123,8 @@ def resolve(element: etree._Element, href: str | None, fallback: str | None) -> 
     if not href:
         return None
     href = href.strip()
+    if "&amp;" in href:
+        href = href.replace("&amp;", "&")  # escaped twice by the CMS template
     if href.startswith(("http://", "https://")):
         return href
     base = element.base or fallback

@@ -87,7 +87,7 @@ def test_undeclared_cp949_is_detected() -> None:
 def test_undeclared_html_entities_and_bare_ampersands_are_read_as_meant() -> None:
     parsed = feed("rss20_entities.xml")
     assert parsed.title == "엔티티 · 테스트"
-    plain, cdata = parsed.entries
+    plain, cdata, doubled = parsed.entries
     assert plain.title == "삼성·LG R&D 투자… ‘역대 최대’"
     assert plain.link == "https://ent.example.kr/bbs/board.php?bo_table=news&wr_id=10"
     assert plain.summary == "첫 문장입니다.\xa0둘째 문장은 여기서 잘···"
@@ -95,6 +95,7 @@ def test_undeclared_html_entities_and_bare_ampersands_are_read_as_meant() -> Non
     assert cdata.title == "CDATA 안의 & 기호와 &middot; 그대로"
     assert cdata.link == "https://ent.example.kr/bbs/board.php?bo_table=news&wr_id=11"
     assert cdata.summary == "요약이 엔티티 중간에서 잘렸다 &hel"
+    assert doubled.link == "https://ent.example.kr/bbs/board.php?bo_table=news&wr_id=12"
 
 
 def test_html_in_titles_escaped_raw_or_in_cdata_arrives_as_the_same_markup() -> None:
