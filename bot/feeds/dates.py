@@ -7,6 +7,7 @@ offset, so the caller can apply the source's own time zone.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -112,7 +113,14 @@ _NAMED_OFFSET = re.compile(r"(?:gmt|utc|ut)\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$"
 def parse_date(text: str) -> datetime | None:
     """Parse a feed date; naive when the text carries no offset; None if unreadable."""
     if not text or len(text) > 100:
-        return None
+        return None  # before the cache: a hostile feed must not fill it with novels
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> datetime | None:
+    # Cached: a polled feed repeats yesterday's items, and their dates, on every fetch
+    # (datetimes are immutable, so sharing them is safe).
     fast = _fast(text)
     if fast is not None:
         return fast
@@ -125,6 +133,11 @@ def parse_date(text: str) -> datetime | None:
         if found is not None:
             return _apply_meridiem(found, meridiem)
     return None
+
+
+def clear_cache() -> None:
+    """Forget cached readings (the benchmark times first readings)."""
+    _parse.cache_clear()
 
 
 def _normalize(text: str) -> tuple[str, str | None]:
