@@ -49,6 +49,7 @@ def test_a_posts_folder_and_jekyll_feed_agree_on_guid_and_link(
     assert (from_folder.guid, from_folder.link) == (from_feed.guid, from_feed.link)
     assert (from_folder.title, from_folder.published) == (from_feed.title, from_feed.published)
     assert from_folder.summary == from_feed.summary
+    assert (from_folder.categories, from_folder.image) == (from_feed.categories, from_feed.image)
 
 
 def test_front_matter_fields_become_the_entry() -> None:
