@@ -30,8 +30,12 @@ _DOCTYPE_BYTES = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 def has_doctype(body: bytes) -> bool:
-    """True when the body's start holds a DOCTYPE, which only `parse_xml` may inspect."""
-    return _DOCTYPE_BYTES.search(body, 0, 4096) is not None
+    """True when the body holds a DOCTYPE, which only `parse_xml` may inspect.
+
+    The whole body is searched (a plain byte search, unlike the regex): a DOCTYPE
+    after a long comment is still a prolog libxml2 would read.
+    """
+    return b"<!DOCTYPE" in body or _DOCTYPE_BYTES.search(body, 0, 4096) is not None
 
 
 def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None:

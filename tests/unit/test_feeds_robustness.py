@@ -126,3 +126,13 @@ def test_cut_or_corrupted_fixtures_never_crash(name: str) -> None:
             assert "\n" not in str(exc)
         else:
             assert isinstance(parsed, ParsedFeed)
+
+
+def test_entity_declarations_behind_a_long_comment_are_still_refused() -> None:
+    body = (
+        b"<!--" + b"x" * 10_000 + b'-->\n<!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa">'
+        b'<!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+        b"<rss><channel><item><title>&b;</title></item></channel></rss>"
+    )
+    with pytest.raises(ParseError, match="refused"):
+        parse_feed(body)
