@@ -2,9 +2,11 @@
 
 Order of evidence: a byte-order mark, then the HTTP `charset`, then the XML
 declaration, then `<meta charset>`. Labels are only claims: EUC-KR is read as CP949
-(its superset, which holds syllables such as 똠 햏 뷁 that real feeds use), and a body
+(its superset, which holds syllables such as 똠 햏 뷁 that real feeds use); a body
 that is valid UTF-8 with multibyte characters is UTF-8 whatever its label says,
-because legacy-encoded Korean is practically never valid UTF-8 by accident.
+because legacy-encoded Korean is practically never valid UTF-8 by accident; and a
+Latin-1 label, the servers' default, is the weakest claim of all. With no usable
+label: UTF-8, then CP949.
 """
 
 from __future__ import annotations
