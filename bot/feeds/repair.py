@@ -15,13 +15,13 @@ from html.entities import html5
 _TEXT_OPEN = re.compile(
     r"<(title|description|summary|content:encoded|content|subtitle|dc:description)(\s[^>]*)?>"
 )
-_REPAIR = re.compile(
-    r"<!\[CDATA\[.*?\]\]>"
-    r"|&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)"
-    r"(?:([A-Za-z][A-Za-z0-9]{0,31});)?"
-    r"|<(?![A-Za-z_/!?])",
-    re.DOTALL,
-)
+#: Splits text into outside/inside CDATA (inside at odd indexes).
+_CDATA = re.compile(r"(<!\[CDATA\[.*?\]\]>)", re.DOTALL)
+#: An `&` that starts no reference at all: the commonest repair, done without a callback.
+_BARE_AMP = re.compile(r"&(?!(?:[A-Za-z][A-Za-z0-9]{0,31}|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)")
+#: A named reference XML does not predefine (`&middot;`).
+_HTML_ENTITY = re.compile(r"&(?!(?:amp|lt|gt|quot|apos);)([A-Za-z][A-Za-z0-9]{0,31});")
+_LONE_LT = re.compile(r"<(?![A-Za-z_/!?])")
 #: Something `_REPAIR` would change: an `&` that is not a reference, a `<` not a tag.
 NEEDS_REPAIR = re.compile(
     r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)|<(?![A-Za-z_/!?])"
@@ -69,19 +69,23 @@ def wrap_markup(text: str) -> str:
 def fix_references(text: str) -> str:
     """Undeclared HTML entities become character references, a bare `&` becomes
     `&amp;`, a `<` that starts no tag becomes `&lt;`; CDATA is left as written."""
-    return _REPAIR.sub(_fix, text)
+    if "<![CDATA[" not in text:
+        return _fix_outside_cdata(text)
+    parts = _CDATA.split(text)
+    parts[::2] = [_fix_outside_cdata(part) for part in parts[::2]]
+    return "".join(parts)
 
 
-def _fix(match: re.Match[str]) -> str:
-    found = match.group(0)
-    if found[0] == "<":
-        return found if len(found) > 1 else "&lt;"  # CDATA kept; a lone `<` escaped
-    name = match.group(1)
-    if name is None:
-        return "&amp;"
-    chars = html5.get(name + ";")
+def _fix_outside_cdata(text: str) -> str:
+    text = _BARE_AMP.sub("&amp;", text)
+    text = _HTML_ENTITY.sub(_entity, text)
+    return _LONE_LT.sub("&lt;", text)
+
+
+def _entity(match: re.Match[str]) -> str:
+    chars = html5.get(match.group(1) + ";")
     if chars is None:
-        return "&amp;" + name + ";"
+        return "&amp;" + match.group(1) + ";"  # not an entity anywhere: literal text
     return "".join(f"&#{ord(char)};" for char in chars)
 
 
