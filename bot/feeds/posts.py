@@ -96,17 +96,26 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 def _address(
     meta: dict[str, Any], site_url: str | None, template: str, facts: PostFacts
 ) -> tuple[str | None, str | None]:
-    """(link, guid): front matter permalink/url, else the site's permalink template."""
-    given = _string(meta.get("permalink")) or _string(meta.get("url"))
+    """(link, guid): front matter permalink or url, else the site's permalink template.
+
+    A Jekyll path's guid is Jekyll's own post id (what jekyll-feed writes as <id>); a
+    finished address from elsewhere gets the address without ".html".
+    """
+    permalink = _string(meta.get("permalink"))
+    url = _string(meta.get("url"))
+    given = permalink or url
     if given and "://" in given:
         return given, _without_html(given)
-    if given and not _string(meta.get("permalink")):
-        path = given  # `url` is a finished address; it has no placeholders
-    else:
-        path = post_path(given or template, facts)
+    if permalink is None and url is not None:
+        link = absolute(site_url, url) if site_url else url  # no placeholders in `url`
+        return link, _without_html(link)
+    if permalink is None and site_url is None:
+        return None, None
+    path = post_path(permalink or template, facts)
+    ident = post_id(path, facts.slug)
     if site_url is None:
-        return (given, _without_html(given)) if given else (None, None)
-    return absolute(site_url, path), absolute(site_url, post_id(path, facts.slug))
+        return path, ident
+    return absolute(site_url, path), absolute(site_url, ident)
 
 
 def _without_html(link: str) -> str:

@@ -97,6 +97,16 @@ def test_front_matter_permalink_and_url_win_over_the_template() -> None:
     assert (absolute.link, absolute.guid) == ("https://b.kr/p/1.html", "https://b.kr/p/1")
 
 
+def test_a_relative_url_is_resolved_and_its_guid_drops_html() -> None:
+    entry = parse_post(b"---\nurl: /p/7.html\n---\n", name="x.md", site_url="https://c.kr")
+    assert (entry.link, entry.guid) == ("https://c.kr/p/7.html", "https://c.kr/p/7")
+
+
+def test_without_site_url_a_front_matter_permalink_stays_relative_but_expanded() -> None:
+    entry = parse_post(b"---\npermalink: /:year/:title.html\n---\n", name="2026-11-29-x.md")
+    assert (entry.link, entry.guid) == ("/2026/x.html", "/2026/x")
+
+
 def test_a_permalink_style_name_is_expanded() -> None:
     entry = parse_post(
         b"---\n---\n", name="2026-11-29-x.md", site_url="https://a.kr", permalink="pretty"
