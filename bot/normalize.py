@@ -130,10 +130,14 @@ def unique_categories(raw: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
+#: An entity the CMS cut in half at the end of a summary (`… &hel`).
+_HALF_ENTITY = re.compile(r"&#?[A-Za-z0-9]{0,10}$")
+
+
 def _excerpt(entry: Entry) -> str:
     for candidate in (entry.summary, entry.content):
         if candidate and candidate.strip():
-            text = strip_boilerplate(html_to_text(candidate))
+            text = strip_boilerplate(html_to_text(_HALF_ENTITY.sub("", candidate.rstrip())))
             if text:
                 return truncate(first_paragraphs(text, STORED_EXCERPT), STORED_EXCERPT)
     return ""
