@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -118,7 +119,7 @@ def fingerprint(link: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def unique_categories(raw: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def unique_categories(raw: Iterable[str]) -> tuple[str, ...]:
     """Categories as written, trimmed, first spelling kept, case-insensitive duplicates gone."""
     seen: set[str] = set()
     result: list[str] = []
