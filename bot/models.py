@@ -347,7 +347,14 @@ class TransientFailure:
     reason: str
 
 
-Outcome = Sent | RetryAfter | ChatGone | ChatMoved | Rejected | TransientFailure
+@dataclass(frozen=True, slots=True)
+class ThreadGone:
+    """The forum topic or thread the chat's alerts went to no longer exists."""
+
+    reason: str
+
+
+Outcome = Sent | RetryAfter | ChatGone | ChatMoved | ThreadGone | Rejected | TransientFailure
 
 
 # --- commands ---------------------------------------------------------------------

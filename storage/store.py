@@ -365,6 +365,37 @@ class Store:
                 .values(chat_id=new_chat_id)
             )
 
+    async def thread_gone(self, chat: Chat, notice: str) -> Chat:
+        """The chat's topic is gone: its alerts go to the main chat from now on, once said so.
+
+        The topic's subscriptions and filters move to the main chat (merged when it
+        has its own), queued rows follow, and a notice is queued for the main chat.
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            main = await self._main_chat(conn, chat, now)
+            if main.id != chat.id:
+                await outbox.merge_chat(conn, source=chat, target=main)
+            note = await conn.execute(
+                broadcasts.insert()
+                .values(
+                    text=notice, category=None, author="newsbot", state="queued", created_at=now
+                )
+                .returning(broadcasts.c.id)
+            )
+            await outbox.plan_notice(conn, note.scalar_one(), main, now)
+            return main
+
+    async def _main_chat(self, conn: AsyncConnection, chat: Chat, now: datetime) -> Chat:
+        """The chat itself without its topic: the topic's row becomes it, unless it exists."""
+        existing = (
+            await conn.execute(select(chats).where(_identity(chat.platform, chat.chat_id, None)))
+        ).first()
+        if existing is not None:
+            return chat_from_row(existing._mapping)
+        await conn.execute(update(chats).where(chats.c.id == chat.id).values(thread_id=""))
+        return await self._chat(conn, chat.platform, chat.chat_id, None)
+
     async def chats_gone(self, chat_ids: Sequence[int], reason: str) -> None:
         """Deactivate chats that blocked the bot or vanished, and fail what was queued."""
         if not chat_ids:
