@@ -26,7 +26,12 @@ from bot.models import (
 )
 from handlers.base import SourceAdmin
 from handlers.messages import say
-from handlers.preferences import digest_command, filter_command, quiet_command
+from handlers.preferences import (
+    digest_command,
+    filter_command,
+    quiet_command,
+    settings_command,
+)
 from handlers.sourcecmds import (
     add_source,
     import_report,
@@ -441,6 +446,7 @@ _HANDLERS: dict[str, Handler] = {
     "pausesource": admin_only(pause_source),
     "resumesource": admin_only(resume_source),
     "filter": filter_command,
+    "settings": settings_command,
     "quiet": quiet_command,
     "digest": digest_command,
     "stats": _stats,
@@ -459,5 +465,6 @@ PUBLIC_COMMANDS = (
     "filter",
     "quiet",
     "digest",
+    "settings",
     "lang",
 )

@@ -190,6 +190,18 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "OPML 가져오기: 추가 {added}개, 중복으로 건너뜀 {skipped}개, 거절 {refused}개.",
         "OPML import: {added} added, {skipped} skipped as duplicates, {refused} refused.",
     ),
+    "settings": (
+        "이 채팅의 설정\n언어: 한국어\n구독: {subscriptions}\n키워드: {filters}\n"
+        "조용한 시간: {quiet}\n다이제스트: {digest}\n주제(토픽): {topic}",
+        "This chat's settings\nLanguage: English\nSubscriptions: {subscriptions}\n"
+        "Keywords: {filters}\nQuiet hours: {quiet}\nDigest: {digest}\nTopic: {topic}",
+    ),
+    "settings_off": ("끔", "off"),
+    "settings_main": ("채팅 본문", "the main chat"),
+    "button_language": ("English로 바꾸기", "한국어로 바꾸기"),
+    "button_categories": ("카테고리 고르기", "Choose categories"),
+    "button_quiet_off": ("조용한 시간 끄기", "Quiet hours off"),
+    "button_digest_off": ("다이제스트 끄기", "Digest off"),
     "send": ("보내기", "Send"),
     "cancel": ("취소", "Cancel"),
     "stats": (
