@@ -21,17 +21,19 @@ from typing import TextIO
 import aiohttp
 
 from bot.api import build_api, serve
+from bot.catalog import SourceCatalog
 from bot.config import Settings
 from bot.delivery import Dispatcher
+from bot.digest import Digester
 from bot.errors import StoreError
 from bot.metrics import Metrics
 from bot.models import ALL
 from bot.netguard import guarded_connector
-from bot.sources import build_source
 from bot.watcher import Watcher, stopped_within
 from handlers.base import Adapter
 from handlers.commands import Commands, CommandsConfig
 from handlers.console import ConsoleAdapter
+from handlers.discord_adapter import DiscordAdapter
 from storage import Store, open_store
 from storage.migrate import upgrade
 
@@ -51,6 +53,8 @@ def secrets_of(settings: Settings) -> list[str]:
 def build_adapters(settings: Settings, *, out: TextIO, interactive: bool) -> list[Adapter]:
     """One adapter per platform with a token; the console when there is none."""
     adapters: list[Adapter] = []
+    if settings.discord.token is not None:
+        adapters.append(DiscordAdapter(settings.discord, admins=settings.admins))
     if not adapters:
         adapters.append(
             ConsoleAdapter(language=settings.language, out=out, interactive=interactive)
@@ -84,6 +88,7 @@ class Parts:
     dispatcher: Dispatcher
     commands: Commands
     metrics: Metrics
+    catalog: SourceCatalog
 
 
 class App:
@@ -114,7 +119,7 @@ class App:
             self._handle_signals()
             self.ready.set()
             async with asyncio.TaskGroup() as group:
-                group.create_task(parts.watcher.run(self.stop))
+                group.create_task(parts.watcher.run(self.stop, discover=parts.catalog.sources))
                 group.create_task(self._receive_and_send(parts))
         return 0
 
@@ -130,12 +135,17 @@ class App:
         dispatcher = Dispatcher(
             store, adapters, settings.delivery, owner=self.owner, metrics=metrics
         )
-        admins = CommandsConfig(admins=frozenset(settings.admins))
-        commands = Commands(store, admins, on_planned=dispatcher.wake)
-        sources = [build_source(s, session) for s in settings.sources]
+        catalog = SourceCatalog(settings, store, session)
         watcher = Watcher(
-            sources, store, on_planned=dispatcher.wake, metrics=metrics, owner=self.owner
+            await catalog.sources(),
+            store,
+            on_planned=dispatcher.wake,
+            metrics=metrics,
+            owner=self.owner,
         )
+        catalog.on_change = watcher.rediscover
+        admins = CommandsConfig(admins=frozenset(settings.admins))
+        commands = Commands(store, admins, on_planned=dispatcher.wake, sources=catalog)
         await prepare_console(store, adapters)
         log.info(
             "newsbot %s: %d sources, platforms: %s",
@@ -143,7 +153,7 @@ class App:
             len(settings.sources),
             ", ".join(a.platform for a in adapters),
         )
-        return Parts(store, adapters, watcher, dispatcher, commands, metrics)
+        return Parts(store, adapters, watcher, dispatcher, commands, metrics, catalog)
 
     async def _receive_and_send(self, parts: Parts) -> None:
         """Take the receiver role when free and serve the platforms while holding it.
@@ -171,8 +181,10 @@ class App:
         async with AsyncExitStack() as stack:
             await _start_adapters(stack, parts)
             log.info("this process now receives and sends for the platforms")
+            digester = Digester(parts.store, on_planned=parts.dispatcher.wake)
             async with asyncio.TaskGroup() as group:
                 group.create_task(parts.dispatcher.run(serving))
+                group.create_task(digester.run(serving))
                 group.create_task(self._keep_role(parts.store, lease, serving))
 
     async def _keep_role(self, store: Store, lease: timedelta, serving: asyncio.Event) -> None:

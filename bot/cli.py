@@ -19,12 +19,14 @@ import aiohttp
 
 from bot import ops
 from bot.app import App, secrets_of
+from bot.catalog import SourceCatalog
 from bot.config import Settings, SourceSettings, load_settings
-from bot.errors import NewsbotError, SourceError
+from bot.errors import InvalidInput, NewsbotError, SourceError
 from bot.feeds import parse_feed, parse_post
 from bot.formatter import alert_for_post, render_plain
 from bot.logs import setup_logging
 from bot.models import Entry, PlatformLimits, Post, SourceState
+from bot.netguard import guarded_connector
 from bot.normalize import SEOUL, Skipped, SourceRules, normalize
 from bot.sources import FolderSource, HttpSource
 from storage import Store, open_store
@@ -55,7 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
     broadcast.add_argument("--config", type=Path, help="TOML config file")
     stats = verbs.add_parser("stats", help="chats, subscriptions, posts and deliveries")
     stats.add_argument("--config", type=Path, help="TOML config file")
-    sources = verbs.add_parser("sources", help="each source's last fetch, status and error")
+    sources = verbs.add_parser(
+        "sources", help="list sources (last fetch, status, error), or import/export OPML"
+    )
+    sources.add_argument("action", nargs="?", choices=["list", "import", "export"], default="list")
+    sources.add_argument("file", nargs="?", type=Path, help="the OPML file to import")
     sources.add_argument("--config", type=Path, help="TOML config file")
     db = verbs.add_parser("db", help="database maintenance")
     db_verbs = db.add_subparsers(dest="db_verb", required=True)
@@ -92,11 +98,34 @@ async def operate(args: argparse.Namespace, settings: Settings) -> int:
         elif args.verb == "stats":
             print(ops.format_stats(await store.stats()))
         elif args.verb == "sources":
-            states = await store.source_states()
-            print(ops.format_sources(settings, states, datetime.now(UTC)))
+            return await _sources(store, settings, args)
         elif args.verb == "broadcast":
             return await _broadcast(store, args)
     return 0
+
+
+async def _sources(store: Store, settings: Settings, args: argparse.Namespace) -> int:
+    connector = guarded_connector(allow_private=settings.allow_private_sources)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        catalog = SourceCatalog(settings, store, session)
+        if args.action == "export":
+            sys.stdout.write((await catalog.export_opml()).decode("utf-8"))
+        elif args.action == "import":
+            if args.file is None:
+                raise InvalidInput("give the OPML file to import")
+            body = await asyncio.to_thread(_read_file, args.file)
+            report = await catalog.import_opml(body, "cli")
+            print(ops.format_import(report))
+        else:
+            print(ops.format_sources(await catalog.describe(), datetime.now(UTC)))
+    return 0
+
+
+def _read_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
 
 
 async def _broadcast(store: Store, args: argparse.Namespace) -> int:

@@ -34,12 +34,19 @@ from bot.models import (
     Rejected,
     RetryAfter,
     Sent,
+    ThreadGone,
     TransientFailure,
 )
 from bot.ratelimit import PlatformLimiter
 from storage import DeliveryResult, Store
 
 log = logging.getLogger(__name__)
+
+#: Said once in the main chat when the topic its alerts went to is gone.
+THREAD_GONE_NOTICE = {
+    "ko": "알림을 보내던 주제(토픽)가 없어져서, 이제부터 이 채팅으로 보냅니다.",
+    "en": "The topic alerts went to is gone: they come to this chat from now on.",
+}
 
 #: Longest wait between retries of a failing send.
 MAX_BACKOFF = timedelta(minutes=10)
@@ -70,6 +77,8 @@ class Verdict:
     result: DeliveryResult
     gone: bool = False
     moved_to: str | None = None
+    #: The chat's topic is gone: fall back to the main chat.
+    thread_gone: bool = False
 
 
 def backoff(attempts: int, rng: random.Random) -> timedelta:
@@ -108,6 +117,15 @@ def judge(
             return Verdict(result, moved_to=new_chat_id)
         case ChatGone(reason):
             return Verdict(DeliveryResult(row, DeliveryState.FAILED, error=reason), gone=True)
+        case ThreadGone(reason):
+            result = DeliveryResult(
+                row,
+                DeliveryState.PENDING,
+                error=reason,
+                next_attempt_at=now,
+                counts_as_attempt=False,
+            )
+            return Verdict(result, thread_gone=True)
         case Rejected(reason):
             return Verdict(DeliveryResult(row, DeliveryState.FAILED, error=reason))
         case TransientFailure(reason):
@@ -158,8 +176,8 @@ def judge_action(
                 action=action,
             )
             return Verdict(result, moved_to=new_chat_id)
-        case ChatGone(reason):
-            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=reason), gone=True)
+        case ChatGone(reason) | ThreadGone(reason):
+            return Verdict(DeliveryResult(row, DeliveryState.SENT, error=reason))
         case Rejected(reason):
             return Verdict(DeliveryResult(row, DeliveryState.SENT, error=f"{action}: {reason}"))
         case TransientFailure(reason):
@@ -371,6 +389,10 @@ class Dispatcher:
             if verdict.moved_to is not None:
                 await self._store.move_chat(chats[verdict.result.id], verdict.moved_to)
         await self._store.settle([v.result for v in verdicts])
+        for verdict in verdicts:
+            if verdict.thread_gone:
+                chat = chats[verdict.result.id]
+                await self._store.thread_gone(chat, THREAD_GONE_NOTICE[chat.language])
         gone = {chats[v.result.id].id for v in verdicts if v.gone}
         await self._store.chats_gone([g for g in gone if g is not None], "chat gone")
         for limiter in self._limiters.values():

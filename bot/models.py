@@ -251,6 +251,47 @@ class SourceState:
     last_ok_at: datetime | None = None
     last_error: str | None = None
     next_fetch_at: datetime | None = None
+    #: An admin paused it from a chat: not fetched until resumed.
+    paused: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SourceInfo:
+    """One source as `/sources` and `newsbot sources` show it."""
+
+    name: str
+    #: The feed URL or the posts folder.
+    location: str
+    #: `config` (the TOML file) or `chat` (added by an admin or an OPML import).
+    origin: str
+    paused: bool
+    #: `ok`, `failing`, `never fetched` or `paused`.
+    status: str
+    last_fetch_at: datetime | None
+    next_fetch_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What an OPML import did with each source it listed."""
+
+    added: tuple[str, ...]
+    #: (name or URL, why): already present.
+    skipped: tuple[tuple[str, str], ...]
+    #: (name or URL, why): refused.
+    refused: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AddedSource:
+    """A feed an admin added from a chat or an OPML import (config sources live in TOML)."""
+
+    name: str
+    url: str
+    categories: tuple[str, ...] = ()
+    #: `platform:user_id`, or `cli`.
+    added_by: str = "cli"
 
 
 @dataclass(frozen=True, slots=True)
@@ -306,7 +347,14 @@ class TransientFailure:
     reason: str
 
 
-Outcome = Sent | RetryAfter | ChatGone | ChatMoved | Rejected | TransientFailure
+@dataclass(frozen=True, slots=True)
+class ThreadGone:
+    """The forum topic or thread the chat's alerts went to no longer exists."""
+
+    reason: str
+
+
+Outcome = Sent | RetryAfter | ChatGone | ChatMoved | ThreadGone | Rejected | TransientFailure
 
 
 # --- commands ---------------------------------------------------------------------

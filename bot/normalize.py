@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
@@ -118,7 +119,7 @@ def fingerprint(link: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
 
 
-def unique_categories(raw: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+def unique_categories(raw: Iterable[str]) -> tuple[str, ...]:
     """Categories as written, trimmed, first spelling kept, case-insensitive duplicates gone."""
     seen: set[str] = set()
     result: list[str] = []
@@ -130,10 +131,14 @@ def unique_categories(raw: tuple[str, ...] | list[str]) -> tuple[str, ...]:
     return tuple(result)
 
 
+#: An entity the CMS cut in half at the end of a summary (`… &hel`).
+_HALF_ENTITY = re.compile(r"&#?[A-Za-z0-9]{0,10}$")
+
+
 def _excerpt(entry: Entry) -> str:
     for candidate in (entry.summary, entry.content):
         if candidate and candidate.strip():
-            text = strip_boilerplate(html_to_text(candidate))
+            text = strip_boilerplate(html_to_text(_HALF_ENTITY.sub("", candidate.rstrip())))
             if text:
                 return truncate(first_paragraphs(text, STORED_EXCERPT), STORED_EXCERPT)
     return ""

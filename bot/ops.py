@@ -9,8 +9,7 @@ import asyncio
 from datetime import UTC, datetime
 from typing import TextIO
 
-from bot.config import Settings
-from bot.models import Broadcast, DeliveryState, SourceState
+from bot.models import Broadcast, DeliveryState, ImportReport, SourceInfo
 from storage import Stats, Store
 
 #: How often `newsbot broadcast` looks at its progress.
@@ -68,27 +67,31 @@ def _pairs(counts: dict[str, int]) -> str:
     return ", ".join(f"{key} {value}" for key, value in counts.items())
 
 
-def format_sources(settings: Settings, states: list[SourceState], now: datetime) -> str:
-    """One block per configured source: where, last fetch, status, next fetch, error."""
-    known = {s.name: s for s in states}
+def format_sources(infos: list[SourceInfo], now: datetime) -> str:
+    """One block per source: where, status, last and next fetch, error."""
     blocks = []
-    for source in settings.sources:
-        state = known.get(source.name, SourceState(source.name))
-        status = (
-            "never fetched"
-            if state.last_fetch_at is None
-            else (f"failing ({state.failures} in a row)" if state.failures else "ok")
-        )
+    for info in infos:
         lines = [
-            f"{source.name}  {source.url or source.path}",
-            f"  status: {status}",
-            f"  last fetch: {_when(state.last_fetch_at, now)}",
-            f"  next fetch: {_when(state.next_fetch_at, now)}",
+            f"{info.name}  {info.location}  ({info.origin})",
+            f"  status: {info.status}",
+            f"  last fetch: {_when(info.last_fetch_at, now)}",
+            f"  next fetch: {_when(info.next_fetch_at, now)}",
         ]
-        if state.last_error:
-            lines.append(f"  error: {state.last_error}")
+        if info.error:
+            lines.append(f"  error: {info.error}")
         blocks.append("\n".join(lines))
     return "\n".join(blocks) if blocks else "no sources configured"
+
+
+def format_import(report: ImportReport) -> str:
+    """What an OPML import added, skipped and refused, with the reasons."""
+    lines = [
+        f"added {len(report.added)}, skipped {len(report.skipped)}, refused {len(report.refused)}"
+    ]
+    lines += [f"  + {name}" for name in report.added]
+    lines += [f"  = {what}: {why}" for what, why in report.skipped]
+    lines += [f"  ✗ {what}: {why}" for what, why in report.refused]
+    return "\n".join(lines)
 
 
 def _when(moment: datetime | None, now: datetime) -> str:

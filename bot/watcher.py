@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -22,6 +22,10 @@ from bot.sources import FetchResult, Source
 from storage import Store
 
 log = logging.getLogger(__name__)
+
+#: How often the list of sources is read again (sources added from a chat).
+DISCOVER_EVERY = 30.0
+Discover = Callable[[], Awaitable[Sequence[Source]]]
 
 #: Longest wait before retrying a failing source.
 MAX_BACKOFF = timedelta(hours=1)
@@ -94,16 +98,59 @@ class Watcher:
         self._on_planned = on_planned
         self._clock = clock
         self._rng = rng or random.Random()
+        self._rediscover = asyncio.Event()
 
     async def run_once(self) -> list[CheckReport]:
         """Check every source once, concurrently; one report per source."""
         return list(await asyncio.gather(*(self.check(s) for s in self._sources)))
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Check every source on its schedule until `stop` is set."""
+    async def run(self, stop: asyncio.Event, *, discover: Discover | None = None) -> None:
+        """Check every source on its schedule until `stop` is set.
+
+        With `discover`, the list of sources is asked for again every
+        `DISCOVER_EVERY` (or at once after `rediscover()`): sources added from a
+        chat, by this process or another, start; removed ones stop.
+        """
+        running: dict[str, asyncio.Task[None]] = {}
         async with asyncio.TaskGroup() as group:
-            for source in self._sources:
-                group.create_task(self._loop(source, stop))
+            self._follow(group, running, self._sources, stop)
+            if discover is None:
+                return  # the loops end by themselves when `stop` is set
+            while not await self._discovery_due(stop):
+                self._sources = list(await discover())
+                self._follow(group, running, self._sources, stop)
+
+    def rediscover(self) -> None:
+        """Sources were added or removed: look at the list again now."""
+        self._rediscover.set()
+
+    async def _discovery_due(self, stop: asyncio.Event) -> bool:
+        """Wait for the next discovery; True when stopping instead."""
+        self._rediscover.clear()
+        waiters = {
+            asyncio.ensure_future(stop.wait()),
+            asyncio.ensure_future(self._rediscover.wait()),
+        }
+        await asyncio.wait(waiters, timeout=DISCOVER_EVERY, return_when=asyncio.FIRST_COMPLETED)
+        for waiter in waiters:
+            waiter.cancel()
+        return stop.is_set()
+
+    def _follow(
+        self,
+        group: asyncio.TaskGroup,
+        running: dict[str, asyncio.Task[None]],
+        sources: Sequence[Source],
+        stop: asyncio.Event,
+    ) -> None:
+        """Start a loop for each new source and cancel the loops of removed ones."""
+        wanted = {s.settings.name: s for s in sources}
+        for name in [n for n in running if n not in wanted]:
+            running.pop(name).cancel()
+            log.info("source %s: no longer watched", name)
+        for name, source in wanted.items():
+            if name not in running:
+                running[name] = group.create_task(self._loop(source, stop), name=f"source {name}")
 
     async def _loop(self, source: Source, stop: asyncio.Event) -> None:
         state = await self._store.source_state(source.settings.name)
@@ -122,6 +169,8 @@ class Watcher:
         Skipped (and reported so) while another process holds the source's lease.
         """
         name = source.settings.name
+        if (await self._store.source_state(name)).paused:
+            return CheckReport(name, ok=True, skipped=True)
         lease = timedelta(seconds=source.settings.timeout * 3 + 30)
         if not await self._store.lease_source(name, self._owner, lease):
             return CheckReport(name, ok=True, skipped=True)

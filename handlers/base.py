@@ -2,11 +2,40 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
-from bot.models import Alert, Chat, Invocation, Outcome, Platform, PlatformLimits, Reply
+from bot.models import (
+    Alert,
+    Chat,
+    ImportReport,
+    Invocation,
+    Outcome,
+    Platform,
+    PlatformLimits,
+    Reply,
+    SourceInfo,
+)
 
-__all__ = ["Adapter", "Inbox", "PlatformLimits"]
+__all__ = ["Adapter", "Inbox", "PlatformLimits", "SourceAdmin"]
+
+
+class SourceAdmin(Protocol):
+    """The source catalog as admins' commands see it (`bot.catalog.SourceCatalog`).
+
+    Every method raises `bot.errors.InvalidInput` with a one-line reason when it
+    refuses; nothing is stored then.
+    """
+
+    async def describe(self) -> list[SourceInfo]: ...
+
+    async def add(self, url: str, categories: Sequence[str], author: str) -> str: ...
+
+    async def remove(self, name: str) -> None: ...
+
+    async def pause(self, name: str, paused: bool) -> None: ...
+
+    async def import_opml(self, body: bytes, author: str) -> ImportReport: ...
 
 
 class Inbox(Protocol):
@@ -29,6 +58,9 @@ class Inbox(Protocol):
 
     async def categories(self) -> list[str]:
         """Known categories, for autocomplete and keyboards."""
+
+    async def import_opml(self, invocation: Invocation, body: bytes) -> Reply:
+        """An admin sent an OPML file (at most 5 MiB): add its feeds, say what happened."""
 
 
 class Adapter(Protocol):

@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import unicodedata
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bot.errors import NewsbotError
 from bot.models import (
     ALL,
     BREAKING,
@@ -23,8 +24,22 @@ from bot.models import (
     Post,
     Reply,
 )
+from handlers.base import SourceAdmin
 from handlers.messages import say
-from handlers.preferences import digest_command, filter_command, quiet_command
+from handlers.preferences import (
+    digest_command,
+    filter_command,
+    quiet_command,
+    settings_command,
+)
+from handlers.sourcecmds import (
+    add_source,
+    import_report,
+    list_sources,
+    pause_source,
+    remove_source,
+    resume_source,
+)
 from storage import Store
 
 log = logging.getLogger(__name__)
@@ -57,10 +72,12 @@ class Commands:
         config: CommandsConfig,
         *,
         on_planned: Callable[[], None] = lambda: None,
+        sources: SourceAdmin | None = None,
     ) -> None:
         self.store = store
         self._config = config
         self.on_planned = on_planned
+        self.sources = sources
 
     # --- the Inbox protocol ------------------------------------------------------------
 
@@ -93,6 +110,21 @@ class Commands:
 
     async def categories(self) -> list[str]:
         return [c.name for c in await self.store.categories()]
+
+    async def import_opml(self, invocation: Invocation, body: bytes) -> Reply:
+        chat = await self.store.ensure_chat(invocation.chat)
+        refusal = _refused(self, chat, replace(invocation, command="opml import"))
+        if refusal is not None:
+            return refusal
+        if self.sources is None:
+            return Reply(say(chat.language, "sources_none"), private=True)
+        author = f"{chat.platform}:{invocation.user_id}"
+        try:
+            report = await self.sources.import_opml(body, author)
+        except NewsbotError as exc:
+            return Reply(say(chat.language, "source_refused", reason=str(exc)), private=True)
+        log.info("OPML import by %s: %d added", author, len(report.added))
+        return Reply(import_report(report, chat.language), private=True)
 
     # --- helpers ----------------------------------------------------------------------
 
@@ -362,6 +394,16 @@ async def _recall(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     return Reply(text, private=True)
 
 
+def admin_only(handler: Handler) -> Handler:
+    """The handler, for admins; everyone else is refused and the attempt logged."""
+
+    async def guarded(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
+        refusal = _refused(cmds, chat, inv)
+        return refusal if refusal is not None else await handler(cmds, chat, inv)
+
+    return guarded
+
+
 async def _stats(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     refusal = _refused(cmds, chat, inv)
     if refusal is not None:
@@ -398,7 +440,13 @@ _HANDLERS: dict[str, Handler] = {
     "broadcast_send": _broadcast_send,
     "broadcast_cancel": _broadcast_cancel,
     "recall": _recall,
+    "sources": admin_only(list_sources),
+    "addsource": admin_only(add_source),
+    "removesource": admin_only(remove_source),
+    "pausesource": admin_only(pause_source),
+    "resumesource": admin_only(resume_source),
     "filter": filter_command,
+    "settings": settings_command,
     "quiet": quiet_command,
     "digest": digest_command,
     "stats": _stats,
@@ -417,5 +465,6 @@ PUBLIC_COMMANDS = (
     "filter",
     "quiet",
     "digest",
+    "settings",
     "lang",
 )

@@ -48,6 +48,11 @@ def alert_embed(alert: Alert, language: Language) -> discord.Embed:
     description = escape_markdown(alert.excerpt)
     if link and not alert.headline:
         description = f"{description}\n{link}".strip()
+    for item in alert.items:  # a digest: one linked headline a line, as many as fit
+        line = _item_line(item)
+        if len(description) + len(line) + 1 > DESCRIPTION_LENGTH:
+            break
+        description = f"{description}\n{line}" if description else line
     embed = discord.Embed(
         title=cut(alert.headline, TITLE_LENGTH) or None,
         url=link if alert.headline else None,

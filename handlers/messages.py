@@ -37,8 +37,12 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "/lang ko|en — change the language",
     ),
     "admin_help": (
-        "관리자: /broadcast [#카테고리] 내용, /recall 방송번호, /recall post 기사번호, /stats",
-        "Admins: /broadcast [#CATEGORY] TEXT, /recall BROADCAST_ID, /recall post POST_ID, /stats",
+        "관리자: /broadcast [#카테고리] 내용, /recall 방송번호, /recall post 기사번호, /stats,\n"
+        "/sources, /addsource URL [카테고리…], /removesource 이름, /pausesource 이름, "
+        "/resumesource 이름 (OPML 파일을 보내면 가져옵니다)",
+        "Admins: /broadcast [#CATEGORY] TEXT, /recall BROADCAST_ID, /recall post POST_ID, /stats,\n"
+        "/sources, /addsource URL [CATEGORY…], /removesource NAME, /pausesource NAME, "
+        "/resumesource NAME (send an OPML file to import it)",
     ),
     "unknown_command": ("알 수 없는 명령어입니다: /{command}", "Unknown command: /{command}"),
     "too_long": (
@@ -166,6 +170,38 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
         "다이제스트를 껐습니다. 알림을 바로 보냅니다.",
         "Digest is off: alerts come as they happen.",
     ),
+    "sources_none": ("소스가 없습니다.", "No sources."),
+    "source_line": (
+        "{name} [{status}] {location}\n  마지막 수집: {last}{error}",
+        "{name} [{status}] {location}\n  last fetch: {last}{error}",
+    ),
+    "source_error": ("\n  오류: {error}", "\n  error: {error}"),
+    "addsource_usage": ("사용법: /addsource URL [카테고리…]", "Usage: /addsource URL [CATEGORY…]"),
+    "source_usage": ("사용법: /{command} 이름", "Usage: /{command} NAME"),
+    "source_added": (
+        "소스를 추가했습니다: {name}. 지금 있는 기사는 기준으로 기록했고, 새 기사부터 알립니다.",
+        "Source added: {name}. What it holds now is recorded; new posts will be alerted.",
+    ),
+    "source_refused": ("거절했습니다: {reason}", "Refused: {reason}"),
+    "source_removed": ("소스를 지웠습니다: {name}", "Source removed: {name}"),
+    "source_paused": ("소스를 멈췄습니다: {name}", "Source paused: {name}"),
+    "source_resumed": ("소스를 다시 시작했습니다: {name}", "Source resumed: {name}"),
+    "opml_report": (
+        "OPML 가져오기: 추가 {added}개, 중복으로 건너뜀 {skipped}개, 거절 {refused}개.",
+        "OPML import: {added} added, {skipped} skipped as duplicates, {refused} refused.",
+    ),
+    "settings": (
+        "이 채팅의 설정\n언어: 한국어\n구독: {subscriptions}\n키워드: {filters}\n"
+        "조용한 시간: {quiet}\n다이제스트: {digest}\n주제(토픽): {topic}",
+        "This chat's settings\nLanguage: English\nSubscriptions: {subscriptions}\n"
+        "Keywords: {filters}\nQuiet hours: {quiet}\nDigest: {digest}\nTopic: {topic}",
+    ),
+    "settings_off": ("끔", "off"),
+    "settings_main": ("채팅 본문", "the main chat"),
+    "button_language": ("English로 바꾸기", "한국어로 바꾸기"),
+    "button_categories": ("카테고리 고르기", "Choose categories"),
+    "button_quiet_off": ("조용한 시간 끄기", "Quiet hours off"),
+    "button_digest_off": ("다이제스트 끄기", "Digest off"),
     "send": ("보내기", "Send"),
     "cancel": ("취소", "Cancel"),
     "stats": (

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import InvalidInput
 from bot.filters import parse_term
-from bot.models import Chat, Invocation, KeywordFilter, QuietHours, Reply
+from bot.models import Button, Chat, Invocation, KeywordFilter, QuietHours, Reply
 from handlers.messages import say
 
 if TYPE_CHECKING:
@@ -113,3 +113,33 @@ async def digest_command(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
         return Reply(say(lang, "digest_usage"), private=True)
     chat = await cmds.store.update_chat(chat, digest_at=at)
     return Reply(say(lang, "digest_set", at=f"{at:%H:%M}", zone=chat.timezone))
+
+
+async def settings_command(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
+    """Everything this chat has set, with buttons to change the common things."""
+    lang = chat.language
+    off = say(lang, "settings_off")
+    keywords = await cmds.store.filters(chat)
+    quiet = chat.quiet
+    text = say(
+        lang,
+        "settings",
+        subscriptions=", ".join(await cmds.store.subscriptions(chat)) or off,
+        filters=", ".join(("-" if k.exclude else "") + k.term for k in keywords) or off,
+        quiet=(
+            f"{quiet.start:%H:%M}-{quiet.end:%H:%M}{' (all)' if quiet.hold_breaking else ''}"
+            if quiet
+            else off
+        ),
+        digest=f"{chat.digest_at:%H:%M}" if chat.digest_at else off,
+        topic=chat.thread_id or say(lang, "settings_main"),
+    )
+    buttons = [
+        Button(say(lang, "button_language"), "lang", "en" if lang == "ko" else "ko"),
+        Button(say(lang, "button_categories"), "categories"),
+    ]
+    if quiet is not None:
+        buttons.append(Button(say(lang, "button_quiet_off"), "quiet", "off"))
+    if chat.digest_at is not None:
+        buttons.append(Button(say(lang, "button_digest_off"), "digest", "off"))
+    return Reply(text, buttons=tuple(buttons))

@@ -33,6 +33,7 @@ from bot.models import (
     ALL,
     BREAKING,
     PRIORITY_BREAKING,
+    PRIORITY_BROADCAST,
     PRIORITY_NORMAL,
     Action,
     Chat,
@@ -448,6 +449,47 @@ async def fold_held(conn: AsyncConnection, chat: Chat, limit: int, now: datetime
         )
     await conn.execute(update(chats).where(chats.c.id == chat.id).values(last_digest_at=now))
     return len(chosen)
+
+
+async def merge_chat(conn: AsyncConnection, *, source: Chat, target: Chat) -> None:
+    """Move `source`'s subscriptions, filters and queued rows to `target`; retire `source`."""
+    for table in (subscriptions, chat_filters):
+        rows = (await conn.execute(select(table).where(table.c.chat_id == source.id))).all()
+        for row in rows:
+            values = {**row._mapping, "chat_id": target.id}
+            exists_already = await conn.execute(
+                select(table.c.chat_id).where(
+                    *(table.c[k] == v for k, v in values.items() if k in table.primary_key.columns)
+                )
+            )
+            if exists_already.first() is None:
+                await conn.execute(table.insert().values(**values))
+        await conn.execute(table.delete().where(table.c.chat_id == source.id))
+    await conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.chat_id == source.id,
+            deliveries.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
+        )
+        .values(chat_id=target.id)
+    )
+    await conn.execute(update(chats).where(chats.c.id == source.id).values(active=False))
+
+
+async def plan_notice(conn: AsyncConnection, broadcast_id: int, chat: Chat, now: datetime) -> None:
+    """One broadcast row for one chat: newsbot telling that chat something."""
+    await conn.execute(
+        insert(deliveries).values(
+            broadcast_id=broadcast_id,
+            chat_id=chat.id,
+            platform=chat.platform,
+            priority=PRIORITY_BROADCAST,
+            state=DeliveryState.PENDING.value,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+    )
 
 
 async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> datetime | None:

@@ -141,6 +141,7 @@ def source_from_row(row: Mapping[Any, Any]) -> SourceState:
         last_ok_at=row["last_ok_at"],
         last_error=row["last_error"],
         next_fetch_at=row["next_fetch_at"],
+        paused=bool(row["paused"]),
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
@@ -17,6 +18,7 @@ from bot.errors import InvalidInput, StoreError
 from bot.filters import MAX_FILTERS, pattern_for
 from bot.models import (
     ALL,
+    AddedSource,
     Broadcast,
     CategoryCount,
     Chat,
@@ -144,6 +146,55 @@ class Store:
         values = source_values(state)
         statement = self._insert(sources).values(name=state.name, **values)
         await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    async def add_source(self, source: AddedSource) -> bool:
+        """Remember a source added from a chat; False if the name or URL is taken."""
+        async with self._tx() as conn:
+            taken = await conn.execute(
+                select(sources.c.name).where(
+                    or_(sources.c.name == source.name, sources.c.url == source.url)
+                )
+            )
+            if taken.first() is not None:
+                return False
+            await conn.execute(
+                sources.insert().values(
+                    name=source.name,
+                    url=source.url,
+                    categories=json.dumps(list(source.categories), ensure_ascii=False),
+                    added_by=source.added_by,
+                    initialized=False,
+                    failures=0,
+                )
+            )
+            return True
+
+    async def added_sources(self) -> list[AddedSource]:
+        """Every source added from a chat or an OPML file, paused ones included."""
+        query = select(sources).where(sources.c.url.is_not(None)).order_by(sources.c.name)
+        async with self._tx() as conn:
+            return [
+                AddedSource(r.name, r.url, tuple(json.loads(r.categories or "[]")), r.added_by)
+                for r in await conn.execute(query)
+            ]
+
+    async def remove_source(self, name: str) -> bool:
+        """Forget an added source (its posts stay); False if there is no such added source."""
+        async with self._tx() as conn:
+            gone = await conn.execute(
+                delete(sources).where(sources.c.name == name, sources.c.url.is_not(None))
+            )
+            return bool(gone.rowcount)
+
+    async def pause_source(self, name: str, paused: bool) -> None:
+        """Pause or resume a source (the caller knows the name is configured or added)."""
+        async with self._tx() as conn:
+            await conn.execute(
+                self._insert(sources)
+                .values(name=name, initialized=False, failures=0)
+                .on_conflict_do_nothing()
+            )
+            await conn.execute(update(sources).where(sources.c.name == name).values(paused=paused))
 
     async def lease_source(self, name: str, owner: str, lease: timedelta) -> bool:
         """Take `name` for `owner` until the lease runs out; False if another process holds it.
@@ -313,6 +364,37 @@ class Store:
                 .where(chats.c.platform == chat.platform, chats.c.chat_id == chat.chat_id)
                 .values(chat_id=new_chat_id)
             )
+
+    async def thread_gone(self, chat: Chat, notice: str) -> Chat:
+        """The chat's topic is gone: its alerts go to the main chat from now on, once said so.
+
+        The topic's subscriptions and filters move to the main chat (merged when it
+        has its own), queued rows follow, and a notice is queued for the main chat.
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            main = await self._main_chat(conn, chat, now)
+            if main.id != chat.id:
+                await outbox.merge_chat(conn, source=chat, target=main)
+            note = await conn.execute(
+                broadcasts.insert()
+                .values(
+                    text=notice, category=None, author="newsbot", state="queued", created_at=now
+                )
+                .returning(broadcasts.c.id)
+            )
+            await outbox.plan_notice(conn, note.scalar_one(), main, now)
+            return main
+
+    async def _main_chat(self, conn: AsyncConnection, chat: Chat, now: datetime) -> Chat:
+        """The chat itself without its topic: the topic's row becomes it, unless it exists."""
+        existing = (
+            await conn.execute(select(chats).where(_identity(chat.platform, chat.chat_id, None)))
+        ).first()
+        if existing is not None:
+            return chat_from_row(existing._mapping)
+        await conn.execute(update(chats).where(chats.c.id == chat.id).values(thread_id=""))
+        return await self._chat(conn, chat.platform, chat.chat_id, None)
 
     async def chats_gone(self, chat_ids: Sequence[int], reason: str) -> None:
         """Deactivate chats that blocked the bot or vanished, and fail what was queued."""

@@ -78,6 +78,11 @@ sources = Table(
     # Several processes on one database: the one holding the lease fetches.
     Column("lease_owner", String(64)),
     Column("lease_until", UtcDateTime),
+    Column("paused", Boolean, nullable=False, server_default=false()),
+    #: Set for sources added from a chat or an OPML file (config sources have it NULL).
+    Column("url", Text),
+    Column("categories", Text),
+    Column("added_by", String(100)),
 )
 
 posts = Table(

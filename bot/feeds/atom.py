@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime
 
 from lxml import etree
 
-from bot.feeds.dates import parse_date
 from bot.feeds.xmltree import (
     ATOM03,
     ATOM10,
     IMAGE_RANKS,
+    Found,
     TagKeys,
-    add_unique,
-    image_of,
+    date_of,
     inner,
     resolve,
     text,
@@ -35,7 +33,7 @@ def read_atom(root: etree._Element, url: str | None) -> ParsedFeed:
     title = link = None
     entries: list[Entry] = []
     for child in root:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "entry":
             entries.append(_entry(child, keys, url))
         elif key == "title" and title is None:
@@ -56,78 +54,56 @@ def construct(element: etree._Element) -> str | None:
 
 
 def _entry(entry: etree._Element, keys: TagKeys, url: str | None) -> Entry:
-    """One `<entry>`; the first alternate link is the item's address."""
-    title = link = guid = summary = content = None
-    published: datetime | None = None
-    updated: datetime | None = None
-    categories: list[str] = []
-    images: dict[int, str] = {}
+    """One `<entry>`; the first HTML alternate link is the item's address."""
+    found = Found()
+    links: dict[str, str] = {}
     for child in entry:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "title":
-            title = title or construct(child)
+            found.title = found.title or construct(child)
         elif key == "link":
-            link = _link(child, link, url, images)
+            _link(child, links, url, found)
         elif key == "id":
-            guid = guid or text(child)
+            found.guid = found.guid or text(child)
         elif key == "summary":
-            summary = summary or construct(child)
+            found.summary = found.summary or construct(child)
         elif key == "content":
-            content = content or construct(child)
+            found.content = found.content or construct(child)
         elif key in _PUBLISHED:
-            published = published or _date(child)
+            found.published = found.published or date_of(child)
         elif key in _UPDATED:
-            updated = updated or _date(child)
+            found.updated = found.updated or date_of(child)
         elif key in _CATEGORIES:
-            add_unique(categories, child.get("term") or child.get("label") or text(child))
+            found.category(child.get("term") or child.get("label") or text(child))
         elif key == "media:group":
             for media in child:
-                _add_image(media, keys(media.tag), url, images)
+                found.image(media, keys[media.tag], url)
         elif key in IMAGE_RANKS:
-            _add_image(child, key, url, images)
-    return Entry(
-        guid=guid,
-        link=link,
-        title=title,
-        summary=summary,
-        content=content,
-        categories=tuple(categories),
-        published=published,
-        updated=updated,
-        image=images[min(images)] if images else None,
-    )
+            found.image(child, key, url)
+    found.link = links.get("html") or links.get("other")
+    return found.entry()
 
 
-def _link(
-    element: etree._Element, current: str | None, url: str | None, images: dict[int, str]
-) -> str | None:
+def _link(element: etree._Element, links: dict[str, str], url: str | None, found: Found) -> None:
+    """Note an entry link: the first HTML alternate, else any alternate; image enclosures."""
     rel = (element.get("rel") or "alternate").strip().lower()
     if rel == "enclosure" and (element.get("type") or "").startswith("image/"):
-        found = resolve(element, element.get("href"), url)
-        if found:
-            images.setdefault(IMAGE_RANKS["enclosure"], found)
-    if current is not None or not _is_alternate(element):
-        return current
-    return resolve(element, element.get("href"), url)
+        href = resolve(element, element.get("href"), url)
+        if href:
+            found.images.setdefault(IMAGE_RANKS["enclosure"], href)
+    if rel != "alternate":
+        return
+    kind = "html" if _is_alternate(element) else "other"
+    if kind not in links:
+        href = resolve(element, element.get("href"), url)
+        if href:
+            links[kind] = href
 
 
 def _is_alternate(element: etree._Element) -> bool:
     rel = (element.get("rel") or "alternate").strip().lower()
     kind = (element.get("type") or "text/html").lower()
     return rel == "alternate" and ("html" in kind or kind.startswith("text/"))
-
-
-def _date(element: etree._Element) -> datetime | None:
-    value = text(element)
-    return parse_date(value) if value else None
-
-
-def _add_image(element: etree._Element, key: str, url: str | None, images: dict[int, str]) -> None:
-    rank = IMAGE_RANKS.get(key)
-    if rank is not None and rank not in images:
-        found = resolve(element, image_of(element, key), url)
-        if found:
-            images[rank] = found
 
 
 def _base64(element: etree._Element) -> str | None:

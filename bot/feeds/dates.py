@@ -7,6 +7,7 @@ offset, so the caller can apply the source's own time zone.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -60,7 +61,7 @@ _ZONE = r"(?P<zone>[+-]\d{2}(?::?\d{2})?|[a-z]{1,5})"
 
 _ISO = re.compile(
     r"\s*(?P<y>\d{4})-?(?P<mo>\d{2})-?(?P<d>\d{2})"
-    r"(?:(?:t|\s+)(?P<h>\d{1,2}):?(?P<mi>\d{2})(?::?(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?"
+    r"(?:(?:t|\s+|(?=\d{4}))(?P<h>\d{1,2}):?(?P<mi>\d{2})(?::?(?P<s>\d{2})(?:[.,](?P<f>\d+))?)?)?"
     r"\s*" + _ZONE + r"?\s*",
     re.IGNORECASE,
 )
@@ -86,30 +87,80 @@ _MONTH_FIRST = re.compile(
 _KOREAN = re.compile(
     r"\s*(?P<y>\d{4})\s*[년./-]\s*(?P<mo>\d{1,2})\s*[월./-]\s*(?P<d>\d{1,2})\s*[일.]?"
     r"\s*(?:\(\s*\w+\s*\)|[월화수목금토일]요일)?\s*"
-    r"(?:(?P<ampm>오전|오후|am|pm|a\.m\.|p\.m\.)\s*)?"
     r"(?:(?P<h>\d{1,2})\s*(?::|시)\s*(?:(?P<mi>\d{1,2})\s*분?)?"
     r"(?:\s*:?\s*(?P<s>\d{1,2})\s*초?)?)?"
-    r"\s*(?P<ampm2>오전|오후|am|pm)?"
     r"\s*(?:" + _ZONE + r")?\s*",
     re.IGNORECASE,
 )
+
+#: Day and month in either order ("29.11.2026", "11/29/2026"), read only when one
+#: of the two is above 12: a wrong date is worse than none.
+_NUMERIC = re.compile(
+    r"\s*(?P<a>\d{1,2})[./-](?P<b>\d{1,2})[./-](?P<y>\d{4})"
+    r"(?:,?\s+(?P<h>\d{1,2}):(?P<mi>\d{2})(?::(?P<s>\d{2}))?)?"
+    r"\s*" + _ZONE + r"?\s*",
+    re.IGNORECASE,
+)
+
+#: "오후 2:03", "2:03 PM": removed before matching, applied to the hour after.
+_MERIDIEM = re.compile(r"(?<![a-z])(오전|오후|[ap]\.?m\.?)(?![a-z])", re.IGNORECASE)
+#: "(KST)" after an offset, as mail-style dates carry it.
+_COMMENT = re.compile(r"\s*\([^)]*\)\s*$")
+#: "GMT+09:00", "UTC+9": an offset spelled after a zone name.
+_NAMED_OFFSET = re.compile(r"(?:gmt|utc|ut)\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", re.IGNORECASE)
 
 
 def parse_date(text: str) -> datetime | None:
     """Parse a feed date; naive when the text carries no offset; None if unreadable."""
     if not text or len(text) > 100:
-        return None
+        return None  # before the cache: a hostile feed must not fill it with novels
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> datetime | None:
+    # Cached: a polled feed repeats yesterday's items, and their dates, on every fetch
+    # (datetimes are immutable, so sharing them is safe).
     fast = _fast(text)
     if fast is not None:
         return fast
-    for parse in (_iso, _rfc822, _month_first, _korean):
+    text, meridiem = _normalize(text)
+    for parse in (_iso, _rfc822, _month_first, _korean, _numeric):
         try:
             found = parse(text)
         except (ValueError, OverflowError):
             continue
         if found is not None:
-            return found
+            return _apply_meridiem(found, meridiem)
     return None
+
+
+def clear_cache() -> None:
+    """Forget cached readings (the benchmark times first readings)."""
+    _parse.cache_clear()
+
+
+def _normalize(text: str) -> tuple[str, str | None]:
+    """Strip what the patterns need not know: a trailing comment, AM/PM, "GMT+9"."""
+    text = _COMMENT.sub("", text)
+    offset = _NAMED_OFFSET.search(text)
+    if offset is not None:
+        sign, hours, minutes = offset.groups()
+        text = f"{text[: offset.start()]} {sign}{int(hours):02d}{minutes or '00'}"
+    meridiem = _MERIDIEM.search(text)
+    if meridiem is None:
+        return text, None
+    marker = meridiem.group(1).lower()
+    text = f"{text[: meridiem.start()]} {text[meridiem.end() :]}"
+    return text, "pm" if marker in ("오후", "pm", "p.m.", "p.m", "pm.") else "am"
+
+
+def _apply_meridiem(found: datetime, meridiem: str | None) -> datetime:
+    if meridiem == "pm" and found.hour < 12:
+        return found.replace(hour=found.hour + 12)
+    if meridiem == "am" and found.hour == 12:
+        return found.replace(hour=0)
+    return found
 
 
 def _fast(text: str) -> datetime | None:
@@ -169,13 +220,21 @@ def _korean(text: str) -> datetime | None:
     m = _KOREAN.fullmatch(text)
     if m is None:
         return None
-    hour = int(m["h"] or 0)
-    ampm = (m["ampm"] or m["ampm2"] or "").lower()
-    if ampm in ("오후", "pm", "p.m.") and hour < 12:
-        hour += 12
-    elif ampm in ("오전", "am", "a.m.") and hour == 12:
-        hour = 0
-    return _build(m["y"], m["mo"], m["d"], hour, m["mi"], m["s"], m["zone"])
+    return _build(m["y"], m["mo"], m["d"], m["h"], m["mi"], m["s"], m["zone"])
+
+
+def _numeric(text: str) -> datetime | None:
+    m = _NUMERIC.fullmatch(text)
+    if m is None:
+        return None
+    first, second = int(m["a"]), int(m["b"])
+    if first > 12 >= second:
+        day, month = first, second
+    elif second > 12 >= first:
+        month, day = first, second
+    else:
+        return None
+    return _build(m["y"], month, day, m["h"], m["mi"], m["s"], m["zone"])
 
 
 def _year(text: str) -> int:
@@ -227,6 +286,8 @@ def _new_zone(zone: str) -> timezone | None:
     first = zone[0]
     if first in "+-":
         digits = zone[1:].replace(":", "")
+        if not (digits.isascii() and digits.isdigit()) or len(digits) not in (2, 4):
+            return None
         minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
         if minutes >= 24 * 60:
             return None

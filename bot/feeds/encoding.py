@@ -2,9 +2,11 @@
 
 Order of evidence: a byte-order mark, then the HTTP `charset`, then the XML
 declaration, then `<meta charset>`. Labels are only claims: EUC-KR is read as CP949
-(its superset, which holds syllables such as 똠 햏 뷁 that real feeds use), and a body
+(its superset, which holds syllables such as 똠 햏 뷁 that real feeds use); a body
 that is valid UTF-8 with multibyte characters is UTF-8 whatever its label says,
-because legacy-encoded Korean is practically never valid UTF-8 by accident.
+because legacy-encoded Korean is practically never valid UTF-8 by accident; and a
+Latin-1 label, the servers' default, is the weakest claim of all. With no usable
+label: UTF-8, then CP949.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ _LATIN1 = frozenset({"iso-8859-1", "iso8859-1", "latin1", "latin-1", "us-ascii",
 
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]")
 _META = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([A-Za-z0-9._:-]+)""", re.IGNORECASE)
 
 
@@ -61,17 +65,28 @@ def decode(body: bytes, content_type: str | None = None) -> str:
         return body.decode("ascii")
     if body[:2] in (b"<\x00", b"\x00<"):
         return body.decode("utf-16-le" if body[0] else "utf-16-be", errors="replace")
-    declared = declared_encoding(body, content_type)
-    return _decode_declared(body, declared) if declared else _decode_undeclared(body)
+    return _decode_declared(body, declared_encodings(body, content_type))
 
 
 def declared_encoding(body: bytes, content_type: str | None = None) -> str | None:
-    """The codec name the body or its header claims, normalized; None if none usable."""
+    """The codec the strongest evidence claims, normalized; None if none usable."""
+    names = declared_encodings(body, content_type)
+    return names[0] if names else None
+
+
+def declared_encodings(body: bytes, content_type: str | None = None) -> list[str]:
+    """Every usable codec the header and body claim, strongest evidence first.
+
+    Windows-1252 goes last: it decodes any bytes, and servers send "iso-8859-1" as a
+    default for documents that declare their real encoding inside.
+    """
+    names: list[str] = []
     for label in _labels(body, content_type):
         name = normalize_label(label)
-        if name is not None:
-            return name
-    return None
+        if name is not None and name not in names:
+            names.append(name)
+    names.sort(key=lambda name: name == "cp1252")
+    return names
 
 
 def normalize_label(label: str) -> str | None:
@@ -101,28 +116,36 @@ def _labels(body: bytes, content_type: str | None) -> list[str]:
     return labels
 
 
-def _decode_declared(body: bytes, declared: str) -> str:
-    if declared.startswith(("utf-16", "utf-32")):
-        # A body with `<` as a single byte was not written in UTF-16, whatever it says.
-        return _decode_undeclared(body)
-    if declared != "utf-8":
-        utf8 = _try(body, "utf-8")
-        if utf8 is not None:
-            # The bytes win: non-ASCII text that is valid UTF-8 is UTF-8.
-            return utf8
-    text = _try(body, declared)
-    if text is None:
-        text = _try(body, "cp949")
-    # A few broken bytes in a labelled body: keep the label, mark only the gaps.
-    return text if text is not None else body.decode(declared, errors="replace")
-
-
-def _decode_undeclared(body: bytes) -> str:
-    for name in ("utf-8", "cp949"):
+def _decode_declared(body: bytes, declared: list[str]) -> str:
+    # The bytes win: non-ASCII text that is valid UTF-8 is UTF-8, whatever the label.
+    text = _try(body, "utf-8")
+    if text is not None:
+        return text
+    for name in declared:
+        if name.startswith(("utf-16", "utf-32")):
+            continue  # a body with `<` as a single byte was not written in UTF-16
+        if name == "cp1252":
+            korean = _korean(body)
+            if korean is not None:
+                return korean
         text = _try(body, name)
         if text is not None:
             return text
-    return body.decode("utf-8", errors="replace")
+    text = _try(body, "cp949")
+    if text is not None:
+        return text
+    # A few broken bytes: keep the best label and mark only the gaps.
+    usable = [name for name in declared if not name.startswith(("utf-16", "utf-32"))]
+    return body.decode(usable[0] if usable else "utf-8", errors="replace")
+
+
+def _korean(body: bytes) -> str | None:
+    """The body as CP949 if it reads as Korean text (Hangul, not symbol soup)."""
+    text = _try(body, "cp949")
+    if text is None:
+        return None
+    hangul = len(_HANGUL.findall(text))
+    return text if hangul and hangul >= 0.9 * len(_NON_ASCII.findall(text)) else None
 
 
 def _try(body: bytes, name: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from lxml import etree
 
@@ -10,13 +11,15 @@ from bot.errors import ParseError
 from bot.feeds.atom import read_atom
 from bot.feeds.encoding import declared_encoding, decode
 from bot.feeds.jsonfeed import read_json
+from bot.feeds.repair import skip_junk
 from bot.feeds.rss import read_rss
-from bot.feeds.xmlsafe import parse_utf8_xml, parse_xml
+from bot.feeds.xmlsafe import has_doctype, parse_utf8_xml, parse_xml
 from bot.feeds.xmltree import local_name
 from bot.models import ParsedFeed
 
 _JSON_TYPES = ("application/feed+json", "application/json")
 _XML_START = re.compile(rb"(?:\xef\xbb\xbf)?\s*<")
+_HTML_ROOTS = frozenset({"html", "head", "body", "div", "p", "br", "b", "table", "script"})
 _BLANK = " \t\r\n\ufeff\x00"
 
 
@@ -29,11 +32,15 @@ def parse_feed(
     `url` is the feed's address, the base for relative links where the feed sets no
     xml:base. Raises ParseError with a one-line reason when no feed can be read.
     """
-    if _maybe_utf8_xml(body, content_type):
+    tried_as_is = _maybe_utf8_xml(body, content_type)
+    if tried_as_is:
         root = parse_utf8_xml(body, url)
         if root is not None:
-            return _read(root, url)
-    text = decode(body, content_type)
+            try:
+                return _read(root, url)
+            except UnicodeDecodeError:
+                pass  # libxml2 passed an encoded surrogate; Python's decoder will not
+    text = skip_junk(decode(body, content_type))
     head = text[:4096].lstrip(_BLANK)
     if not head and not text.strip(_BLANK):
         raise ParseError("empty body")
@@ -42,7 +49,16 @@ def parse_feed(
         return read_json(text, url)
     if first != "<":
         raise ParseError(f"not a feed: starts with {head[:20]!r}")
-    return _read(parse_xml(text, url), url)
+    parsed = parse_xml(text, url, as_is_first=not tried_as_is)
+    feed = _read(parsed.root, url)
+    if parsed.whole_entries is None:
+        return feed
+    if parsed.whole_entries < len(feed.entries):
+        # A cut-off body: entries past the last closing tag may hold half a title.
+        feed = replace(feed, entries=feed.entries[: parsed.whole_entries])
+    if not feed.entries and parsed.error:
+        raise ParseError(parsed.error)  # recovery found nothing: say what was wrong
+    return feed
 
 
 def _read(root: etree._Element, url: str | None) -> ParsedFeed:
@@ -51,16 +67,18 @@ def _read(root: etree._Element, url: str | None) -> ParsedFeed:
         return read_rss(root, url)
     if name == "feed":
         return read_atom(root, url)
-    if name.lower() == "html":
+    if name.lower() in _HTML_ROOTS:
         raise ParseError("not a feed: looks like an HTML page")
     raise ParseError(f"not a feed: the root element is <{name}>")
 
 
 def _maybe_utf8_xml(body: bytes, content_type: str | None) -> bool:
-    """True when the body starts like XML and claims no encoding other than UTF-8."""
-    if not _XML_START.match(body) or b"\x00" in body[:4]:
+    """True when the body starts like XML and may be UTF-8 whatever its label."""
+    if not _XML_START.match(body) or b"\x00" in body[:4] or has_doctype(body):
         return False
-    return declared_encoding(body, content_type) in (None, "utf-8")
+    # Valid UTF-8 wins over any label (see `decode`), and libxml2 rejects invalid UTF-8,
+    # so only a label naming another multibyte encoding makes the attempt pointless.
+    return declared_encoding(body, content_type) in (None, "utf-8", "cp1252")
 
 
 def _is_json_type(content_type: str | None) -> bool:

@@ -96,17 +96,26 @@ def _yaml_problem(exc: yaml.YAMLError) -> str:
 def _address(
     meta: dict[str, Any], site_url: str | None, template: str, facts: PostFacts
 ) -> tuple[str | None, str | None]:
-    """(link, guid): front matter permalink/url, else the site's permalink template."""
-    given = _string(meta.get("permalink")) or _string(meta.get("url"))
+    """(link, guid): front matter permalink or url, else the site's permalink template.
+
+    A Jekyll path's guid is Jekyll's own post id (what jekyll-feed writes as <id>); a
+    finished address from elsewhere gets the address without ".html".
+    """
+    permalink = _string(meta.get("permalink"))
+    url = _string(meta.get("url"))
+    given = permalink or url
     if given and "://" in given:
         return given, _without_html(given)
-    if given and not _string(meta.get("permalink")):
-        path = given  # `url` is a finished address; it has no placeholders
-    else:
-        path = post_path(given or template, facts)
+    if permalink is None and url is not None:
+        link = absolute(site_url, url) if site_url else url  # no placeholders in `url`
+        return link, _without_html(link)
+    if permalink is None and site_url is None:
+        return None, None
+    path = post_path(permalink or template, facts)
+    ident = post_id(path, facts.slug)
     if site_url is None:
-        return (given, _without_html(given)) if given else (None, None)
-    return absolute(site_url, path), absolute(site_url, post_id(path, facts.slug))
+        return path, ident
+    return absolute(site_url, path), absolute(site_url, ident)
 
 
 def _without_html(link: str) -> str:
@@ -142,12 +151,17 @@ def _midnight(value: date | None) -> datetime | None:
 
 
 def _names(value: object, *, split: bool = True) -> list[str]:
-    """Front matter names: a list, or a string (space-separated, as Jekyll reads it)."""
+    """Front matter names: a list, or a string (space-separated, as Jekyll reads it).
+
+    Only scalars count: a nested list is not a name, and turning one into text could
+    expand a YAML alias bomb (`&a [*b, *b, ...]`) into gigabytes.
+    """
     if isinstance(value, str | int | float):
         text = str(value).strip()
         return text.split() if split else ([text] if text else [])
     if isinstance(value, list):
-        return [str(item).strip() for item in value if item is not None and str(item).strip()]
+        scalars = (str(item).strip() for item in value if isinstance(item, str | int | float))
+        return [name for name in scalars if name]
     return []
 
 
@@ -156,8 +170,8 @@ def _unique(names: list[str]) -> tuple[str, ...]:
 
 
 def _string(value: object) -> str | None:
-    if value is None or isinstance(value, dict | list):
-        return None
+    if not isinstance(value, str | int | float | date):
+        return None  # mappings, lists and sets are not text (and may be alias bombs)
     text = str(value).strip()
     return text or None
 

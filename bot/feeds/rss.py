@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
 
 from lxml import etree
 
-from bot.feeds.dates import parse_date
 from bot.feeds.xmltree import (
     IMAGE_RANKS,
     RDF,
     RSS090,
     RSS10,
+    Found,
     TagKeys,
-    add_unique,
-    image_of,
+    date_of,
     inner,
     resolve,
     text,
@@ -30,8 +28,8 @@ _CATEGORIES = frozenset({"category", "dc:subject"})
 def read_rss(root: etree._Element, url: str | None) -> ParsedFeed:
     """Read an `<rss>` or `<rdf:RDF>` root; `url` is the base for relative links."""
     keys = TagKeys(("", RSS10, RSS090))
-    is_rdf = keys(root.tag) == "rdf:RDF"
-    channel = next((c for c in root if keys(c.tag) == "channel"), None)
+    is_rdf = keys[root.tag] == "rdf:RDF"
+    channel = next((c for c in root if keys[c.tag] == "channel"), None)
     title = link = None
     if channel is not None:
         title, link = _channel(channel, keys, url)
@@ -46,7 +44,7 @@ def _channel(
 ) -> tuple[str | None, str | None]:
     title = link = None
     for child in channel:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "title" and title is None:
             title = inner(child)
         elif key == "link" and link is None:
@@ -58,75 +56,40 @@ def _items(containers: list[etree._Element], keys: TagKeys) -> Iterator[etree._E
     # RSS 2.0 keeps items in <channel>; RSS 1.0 beside it; a few 0.9x feeds in both.
     for container in containers:
         for child in container:
-            if keys(child.tag) == "item":
+            if keys[child.tag] == "item":
                 yield child
 
 
 def _entry(item: etree._Element, keys: TagKeys, base: str | None) -> Entry:
     """One `<item>` as an Entry; missing parts stay None."""
-    title = link = guid = summary = content = None
-    published: datetime | None = None
-    updated: datetime | None = None
-    categories: list[str] = []
-    images: dict[int, str] = {}
+    found = Found()
     permalink = True
     for child in item:
-        key = keys(child.tag)
+        key = keys[child.tag]
         if key == "title":
-            title = title or inner(child)
+            found.title = found.title or inner(child)
         elif key == "link":
-            link = link or resolve(child, text(child), base)
+            found.link = found.link or resolve(child, text(child), base)
         elif key == "guid":
-            guid = text(child)
+            found.guid = text(child)
             permalink = (child.get("isPermaLink") or "true").strip().lower() != "false"
         elif key == "description":
-            summary = summary or inner(child)
+            found.summary = found.summary or inner(child)
         elif key == "content:encoded":
-            content = content or inner(child)
+            found.content = found.content or inner(child)
         elif key in _PUBLISHED:
-            published = published or _date(child)
+            found.published = found.published or date_of(child)
         elif key in _UPDATED:
-            updated = updated or _date(child)
+            found.updated = found.updated or date_of(child)
         elif key in _CATEGORIES:
-            add_unique(categories, text(child))
+            found.category(text(child))
         elif key == "media:group":
-            _group_images(child, keys, base, images)
+            for media in child:
+                found.image(media, keys[media.tag], base)
         elif key in IMAGE_RANKS:
-            _add_image(child, key, base, images)
-    if guid is None:
-        guid = item.get(f"{{{RDF}}}about")
-    elif link is None and permalink and guid.startswith(("http://", "https://")):
-        link = guid  # RSS 2.0: a permalink guid is the item's address
-    return Entry(
-        guid=guid,
-        link=link,
-        title=title,
-        summary=summary,
-        content=content,
-        categories=tuple(categories),
-        published=published,
-        updated=updated,
-        image=images[min(images)] if images else None,
-    )
-
-
-def _date(element: etree._Element) -> datetime | None:
-    value = text(element)
-    return parse_date(value) if value else None
-
-
-def _group_images(
-    group: etree._Element, keys: TagKeys, base: str | None, images: dict[int, str]
-) -> None:
-    for child in group:
-        key = keys(child.tag)
-        if key in IMAGE_RANKS:
-            _add_image(child, key, base, images)
-
-
-def _add_image(element: etree._Element, key: str, base: str | None, images: dict[int, str]) -> None:
-    rank = IMAGE_RANKS[key]
-    if rank not in images:
-        found = resolve(element, image_of(element, key), base)
-        if found:
-            images[rank] = found
+            found.image(child, key, base)
+    if found.guid is None:
+        found.guid = item.get(f"{{{RDF}}}about")
+    elif found.link is None and permalink and found.guid.startswith(("http://", "https://")):
+        found.link = found.guid  # RSS 2.0: a permalink guid is the item's address
+    return found.entry()

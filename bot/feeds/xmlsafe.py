@@ -1,67 +1,87 @@
 """Turn feed text into an lxml tree, safely, whatever the CMS did to the XML.
 
 The parser never loads a DTD, never touches the network and never expands an entity;
-a DOCTYPE that declares entities (billion laughs, XXE) is refused outright. Before
-parsing, HTML entity names the XML does not declare (`&middot;`, `&nbsp;`) become
-numeric references and a bare `&` becomes `&amp;`, outside CDATA only. A strict
-parse runs first; only when it fails does libxml2's recovery mode read what it can.
+a DOCTYPE that declares entities (billion laughs, XXE) is refused outright. Well-formed
+UTF-8 is parsed as it is (`parse_utf8_xml`). Anything else is decoded, repaired
+(`bot.feeds.repair`: undeclared HTML entities, bare `&`, raw markup in titles) and
+parsed strictly; only when that fails does libxml2's recovery mode read what it can.
 """
 
 from __future__ import annotations
 
 import re
-from html.entities import html5
+from dataclasses import dataclass
 
 from lxml import etree
 
 from bot.errors import ParseError
+from bot.feeds.repair import NEEDS_REPAIR, fix_char_refs, fix_references, wrap_markup
 
 _PROLOG = re.compile(
     r"\A\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*|<\?[^>]*>\s*)*"
     r"(?:<!DOCTYPE\s+(?P<name>[^\s\[>]+)[^\[>]*(?:\[(?P<subset>.*?)\]\s*)?>\s*)?",
     re.DOTALL | re.IGNORECASE,
 )
-#: An `&` that does not start one of the five XML entities or a character reference.
-_BAD_AMP = re.compile(r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)")
-_AMP_OR_CDATA = re.compile(
-    r"<!\[CDATA\[.*?\]\]>|"
-    r"&(?!(?:amp|lt|gt|quot|apos|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});)"
-    r"(?:([A-Za-z][A-Za-z0-9]{0,31});)?",
-    re.DOTALL,
-)
-#: Characters XML 1.0 forbids; CMSes paste them in from word processors.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _HTML_START = re.compile(r"<html[\s>]", re.IGNORECASE)
+_CLOSED_ENTRY = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>")
+#: Characters XML 1.0 forbids; CMSes paste them in from word processors.
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
 _DOCTYPE_BYTES = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
-def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None:
-    """The fast path: UTF-8 (or undeclared) XML that parses strictly as it is.
+def has_doctype(body: bytes) -> bool:
+    """True when the body holds a DOCTYPE, which only `parse_xml` may inspect.
 
-    Returns None when the body needs the careful path of `parse_xml`: a DOCTYPE to
-    inspect, bytes that are not UTF-8, undeclared entities, a bare `&`, any error.
-    Control bytes are dropped first: no UTF-8 multibyte sequence contains one.
+    The whole body is searched (a plain byte search, unlike the regex): a DOCTYPE
+    after a long comment is still a prolog libxml2 would read.
+    """
+    return b"<!DOCTYPE" in body or _DOCTYPE_BYTES.search(body, 0, 4096) is not None
+
+
+def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None:
+    """The fast path: UTF-8 XML without a DOCTYPE that parses strictly as it is.
+
+    Returns None when the body needs the careful path of `parse_xml`: bytes that are
+    not UTF-8, undeclared entities, a bare `&`, any other error.
     """
     if body.startswith(b"\xef\xbb\xbf"):
         body = body[3:]
-    if _DOCTYPE_BYTES.search(body, 0, 4096):
-        return None
     try:
-        return _fromstring(body.translate(None, _CONTROL_BYTES), recover=False, url=url)
+        return _strict(body, url)
     except etree.XMLSyntaxError:
         return None
 
 
-def parse_xml(text: str, url: str | None = None) -> etree._Element:
-    """Parse feed text into its root element, repairing what real feeds break.
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A parsed tree, and what recovery mode (if it was needed) says about it."""
 
-    Raises ParseError (one line) for an HTML page, a DOCTYPE declaring entities, or
-    XML from which not even recovery mode can build a tree.
+    root: etree._Element
+    #: When only recovery mode could read the text: how many entries were closed
+    #: properly. Those after were cut off (a truncated body) and must not be shown
+    #: with half a title. None when the text parsed strictly.
+    whole_entries: int | None = None
+    #: The strict parser's one-line complaint, when recovery was needed.
+    error: str | None = None
+
+
+def parse_xml(text: str, url: str | None = None, *, as_is_first: bool = True) -> Parsed:
+    """Parse feed text into a tree, repairing what real feeds break.
+
+    With `as_is_first`, the text is first parsed strictly without repairs (most
+    legacy-encoded feeds are well-formed); callers that already saw that fail pass
+    False. Raises ParseError (one line) for an HTML page, a DOCTYPE declaring
+    entities, or XML from which not even recovery mode can build a tree.
     """
-    data = _prepare(text)
+    body = _without_prolog(text)
+    if as_is_first:
+        try:
+            return Parsed(_strict(_utf8(body), url))
+        except etree.XMLSyntaxError:
+            pass
+    data = _utf8(_repair(body)).translate(None, _CONTROL_BYTES)
     try:
-        return _fromstring(data, recover=False, url=url)
+        return Parsed(_strict(data, url))
     except etree.XMLSyntaxError as exc:
         strict_error = exc
     try:
@@ -70,7 +90,25 @@ def parse_xml(text: str, url: str | None = None) -> etree._Element:
         root = None
     if root is None:
         raise ParseError(_describe(strict_error)) from strict_error
-    return root
+    return Parsed(root, len(_CLOSED_ENTRY.findall(text)), _describe(strict_error))
+
+
+def _strict(data: bytes, url: str | None) -> etree._Element:
+    try:
+        return _fromstring(data, recover=False, url=url)
+    except etree.XMLSyntaxError:
+        # Control bytes pasted from word processors are the commonest cause; dropping
+        # them is safe because no UTF-8 multibyte sequence contains one.
+        cleaned = data.translate(None, _CONTROL_BYTES)
+        if len(cleaned) == len(data):
+            raise
+        return _fromstring(cleaned, recover=False, url=url)
+
+
+def _utf8(text: str) -> bytes:
+    if "\ufffe" in text or "\uffff" in text:
+        text = text.replace("\ufffe", "").replace("\uffff", "")
+    return text.encode("utf-8")
 
 
 def _fromstring(data: bytes, *, recover: bool, url: str | None) -> etree._Element:
@@ -87,14 +125,15 @@ def _parser(*, recover: bool) -> etree.XMLParser:
         no_network=True,
         load_dtd=False,
         huge_tree=False,
+        collect_ids=False,  # no feed needs xml:id lookups; the hash table costs a third
         remove_comments=True,
         remove_pis=True,
         recover=recover,
     )
 
 
-def _prepare(text: str) -> bytes:
-    """Check the prolog, drop declaration and DOCTYPE, repair entities; UTF-8 out."""
+def _without_prolog(text: str) -> str:
+    """Check the prolog and drop it (declaration, DOCTYPE); refuse HTML and entities."""
     prolog = _PROLOG.match(text)
     assert prolog is not None  # every part of the pattern is optional
     name, subset = prolog["name"], prolog["subset"]
@@ -104,29 +143,18 @@ def _prepare(text: str) -> bytes:
         raise ParseError("refused: the DOCTYPE declares entities (entity expansion or XXE)")
     if _HTML_START.match(text, prolog.end()):
         raise ParseError("not a feed: looks like an HTML page")
-    body = text[prolog.end() :]
-    if _CONTROL.search(body):
-        body = _CONTROL.sub("", body)
-    if _BAD_AMP.search(body):
-        body = _AMP_OR_CDATA.sub(_fix_amp, body)
-    return body.encode("utf-8")
+    return text[prolog.end() :]
 
 
-def _fix_amp(match: re.Match[str]) -> str:
-    found = match.group(0)
-    if found[0] == "<":
-        return found  # CDATA is text as written: an `&` in it is not markup
-    name = match.group(1)
-    if name is None:
-        return "&amp;"
-    chars = html5.get(name + ";")
-    if chars is None:
-        return "&amp;" + name + ";"
-    return "".join(f"&#{ord(char)};" for char in chars)
+def _repair(body: str) -> str:
+    body = wrap_markup(body)
+    if NEEDS_REPAIR.search(body):
+        body = fix_references(body)
+    return fix_char_refs(body)
 
 
 def _describe(exc: etree.XMLSyntaxError) -> str:
-    message = str(exc.msg or exc).splitlines()[0] if (exc.msg or str(exc)) else "unreadable"
+    message = (exc.msg or str(exc) or "unreadable").splitlines()[0]
     message = re.sub(r",\s*line \d+, column \d+\s*$", "", message)
     if "Document is empty" in message or "Start tag expected" in message:
         return "not a feed: no XML element found"

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 from html import escape
 from urllib.parse import urljoin
 
 from lxml import etree
+
+from bot.feeds.dates import parse_date
+from bot.models import Entry
 
 ATOM10 = "http://www.w3.org/2005/Atom"
 ATOM03 = "http://purl.org/atom/ns#"
@@ -39,26 +44,25 @@ PREFIXES = {
 _NS_DECL = re.compile(r'\s+xmlns(?::\w+)?="[^"]*"')
 _PREFIXED_TAG = re.compile(r"<(/?)[A-Za-z_][\w.-]*:")
 
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif)(?:[?#]|$)", re.IGNORECASE)
+
 #: Image sources, best first.
 IMAGE_RANKS = {"media:thumbnail": 0, "media:content": 1, "enclosure": 2, "itunes:image": 3}
 
 
-class TagKeys:
-    """Maps lxml tags to keys; `core` namespaces map to bare local names."""
+class TagKeys(dict[object, str]):
+    """Maps lxml tags to keys (`keys[element.tag]`); `core` namespaces map to bare
+    local names. A dict, so a known tag costs one C-level lookup; `__missing__`
+    computes and remembers each new tag once."""
 
     def __init__(self, core: Iterable[str]) -> None:
+        super().__init__()
         self._prefixes = dict(PREFIXES)
         for namespace in core:
             self._prefixes[namespace] = ""
-        self._cache: dict[str, str] = {}
 
-    def __call__(self, tag: object) -> str:
-        """The key for `tag`; "" for comments, entities and unknown namespaces."""
-        if not isinstance(tag, str):
-            return ""
-        key = self._cache.get(tag)
-        if key is None:
-            key = self._cache[tag] = self._key(tag)
+    def __missing__(self, tag: object) -> str:
+        key = self[tag] = self._key(tag) if isinstance(tag, str) else ""
         return key
 
     def _key(self, tag: str) -> str:
@@ -119,6 +123,8 @@ def resolve(element: etree._Element, href: str | None, fallback: str | None) -> 
     if not href:
         return None
     href = href.strip()
+    if "&amp;" in href:
+        href = href.replace("&amp;", "&")  # escaped twice by the CMS template
     if href.startswith(("http://", "https://")):
         return href
     base = element.base or fallback
@@ -134,22 +140,64 @@ def image_of(element: etree._Element, key: str) -> str | None:
     """The image URL an RSS/Atom media element points to, None if it is not an image."""
     if key == "media:thumbnail":
         return element.get("url")
-    if key == "media:content":
+    if key in ("media:content", "enclosure"):
+        url = element.get("url")
         kind = element.get("type") or ""
         medium = element.get("medium") or ""
         if medium == "image" or kind.startswith("image/"):
-            return element.get("url")
-        return None
-    if key == "enclosure":
-        return element.get("url") if (element.get("type") or "").startswith("image/") else None
+            return url
+        # Many CMSes leave out the type; an image file name is evidence enough.
+        return url if not kind and not medium and url and _IMAGE_FILE.search(url) else None
     if key == "itunes:image":
         return element.get("href")
     return None
 
 
-def add_unique(items: list[str], value: str | None) -> None:
-    """Append a stripped, non-empty value once."""
-    if value:
-        value = value.strip()
-        if value and value not in items:
-            items.append(value)
+@dataclass(slots=True)
+class Found:
+    """What one item or entry has yielded so far; the first value of each field wins."""
+
+    title: str | None = None
+    link: str | None = None
+    guid: str | None = None
+    summary: str | None = None
+    content: str | None = None
+    published: datetime | None = None
+    updated: datetime | None = None
+    categories: list[str] = field(default_factory=list)
+    #: Image URLs by `IMAGE_RANKS`; the best-ranked one becomes the entry's image.
+    images: dict[int, str] = field(default_factory=dict)
+
+    def category(self, value: str | None) -> None:
+        """Add a category once, stripped; empty values are ignored."""
+        if value:
+            value = value.strip()
+            if value and value not in self.categories:
+                self.categories.append(value)
+
+    def image(self, element: etree._Element, key: str, base: str | None) -> None:
+        """Note the image a media element points to, if it is one and its rank is new."""
+        rank = IMAGE_RANKS.get(key)
+        if rank is not None and rank not in self.images:
+            found = resolve(element, image_of(element, key), base)
+            if found:
+                self.images[rank] = found
+
+    def entry(self) -> Entry:
+        return Entry(
+            guid=self.guid,
+            link=self.link,
+            title=self.title,
+            summary=self.summary,
+            content=self.content,
+            categories=tuple(self.categories),
+            published=self.published,
+            updated=self.updated,
+            image=self.images[min(self.images)] if self.images else None,
+        )
+
+
+def date_of(element: etree._Element) -> datetime | None:
+    """The element's text as a date (see `parse_date`), None if empty or unreadable."""
+    value = text(element)
+    return parse_date(value) if value else None

@@ -13,6 +13,7 @@ from bot.models import (
     Chat,
     ChatGone,
     Language,
+    LinkItem,
     Outcome,
     Rejected,
     Reply,
@@ -88,6 +89,29 @@ async def test_a_broadcast_has_no_title_and_its_text_is_the_description() -> Non
     [embed] = message["embeds"]
     assert "title" not in embed
     assert embed["description"] == "오늘 밤 점검이 있습니다."
+
+
+async def test_a_digest_lists_each_headline_as_a_link() -> None:
+    digest = Alert(
+        headline="📰 뉴스 다이제스트 (2)",
+        excerpt="",
+        link=None,
+        categories=(),
+        breaking=False,
+        items=(
+            LinkItem("밤사이 환율 급등", "https://newsdao.kr/a"),
+            LinkItem("[속보] 지진", "https://newsdao.kr/b", breaking=True),
+        ),
+    )
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        await adapter.send(channel(), digest)
+        [message] = await fake.wait_messages(CHANNEL, 1)
+    [embed] = message["embeds"]
+    assert embed["title"] == "📰 뉴스 다이제스트 (2)"
+    assert embed["description"].splitlines() == [
+        "[밤사이 환율 급등](https://newsdao.kr/a)",
+        "🔴 \\[속보\\] 지진](https://newsdao.kr/b)".replace("🔴 \\[", "🔴 [\\["),
+    ]
 
 
 async def test_an_oversized_alert_stays_within_discords_embed_limits() -> None:

@@ -53,6 +53,10 @@ class RecordingInbox:
     async def categories(self) -> list[str]:
         return list(self.known)
 
+    async def import_opml(self, invocation: Invocation, body: bytes) -> Reply:
+        self.invocations.append(invocation)
+        return Reply(text=f"imported {len(body)} bytes")
+
     async def _record(self, into: list[Chat], chat: Chat) -> None:
         async with self._changed:
             into.append(chat)

@@ -23,6 +23,7 @@ from bot.models import (
     RetryAfter,
     Sent,
     SourceState,
+    ThreadGone,
     TransientFailure,
 )
 from storage import Store
@@ -48,10 +49,11 @@ class RecordingSender:
         self.deleted: list[tuple[str, str]] = []
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
-        queue = self.script.get(chat.chat_id)
+        where = f"{chat.chat_id}#{chat.thread_id}" if chat.thread_id else chat.chat_id
+        queue = self.script.get(where)
         outcome = queue.popleft() if queue else Sent(f"m{len(self.delivered)}")
         if isinstance(outcome, Sent):
-            self.delivered.append((chat.chat_id, alert.headline))
+            self.delivered.append((where, alert.headline or alert.excerpt))
             self.changes.mark()
         return outcome
 
@@ -181,3 +183,41 @@ def test_a_429_never_counts_as_an_attempt_and_never_fails_a_row() -> None:
     assert verdict.result.next_attempt_at == now + timedelta(seconds=30)
     gave_up = judge(row, TransientFailure("502"), now=now, settings=SETTINGS, rng=random.Random(0))
     assert gave_up.result.state == DeliveryState.FAILED
+
+
+async def test_a_gone_topic_falls_back_to_the_main_chat_once_and_says_so(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    topic = await store.ensure_chat(make_chat(1, chat_id="-100500", kind="group", thread_id="7"))
+    await store.subscribe(topic, ["IT"])
+    await store.ingest(SourceState("newsroom"), [])
+    await store.ingest(SourceState("newsroom"), [make_post(1), make_post(2)])
+    sender.script["-100500#7"] = deque([ThreadGone("Bad Request: message thread not found")])
+    await dispatcher.drain()
+    assert sorted(sender.delivered) == [
+        ("-100500", "Headline 1"),
+        ("-100500", "Headline 2"),
+        ("-100500", "알림을 보내던 주제(토픽)가 없어져서, 이제부터 이 채팅으로 보냅니다."),
+    ]
+    main = await store.find_chat("telegram", "-100500")
+    assert main is not None and await store.subscriptions(main) == ["IT"]
+    await store.ingest(SourceState("newsroom"), [make_post(3)])
+    await dispatcher.drain()
+    assert sender.delivered[-1] == ("-100500", "Headline 3")
+
+
+async def test_a_gone_topic_merges_into_a_main_chat_that_has_its_own_subscriptions(
+    store: Store, sender: RecordingSender, dispatcher: Dispatcher
+) -> None:
+    main = await store.ensure_chat(make_chat(1, chat_id="-100600", kind="group"))
+    await store.subscribe(main, ["Sports"])
+    topic = await store.ensure_chat(make_chat(1, chat_id="-100600", kind="group", thread_id="9"))
+    await store.subscribe(topic, ["IT", "sports"])
+    await store.ingest(SourceState("newsroom"), [])
+    await store.ingest(SourceState("newsroom"), [make_post(1)])
+    sender.script["-100600#9"] = deque([ThreadGone("Bad Request: message thread not found")])
+    await dispatcher.drain()
+    assert ("-100600", "Headline 1") in sender.delivered
+    assert await store.subscriptions(main) == ["IT", "Sports"]
+    gone = await store.find_chat("telegram", "-100600", "9")
+    assert gone is not None and not gone.active

@@ -214,3 +214,27 @@ def test_digest_due_follows_the_chats_clock() -> None:
     quiet = Chat("telegram", "1", quiet=QuietHours(time(23), time(7)))
     assert not digest_due(quiet, SEOUL_MIDNIGHT, None)
     assert digest_due(quiet, SEOUL_MIDNIGHT + timedelta(hours=7), None)
+
+
+async def test_settings_shows_everything_with_buttons_to_change_it(
+    store: Store, commands: Commands
+) -> None:
+    chat = make_chat(1, language="en")
+    await say(commands, chat, "/subscribe IT")
+    await say(commands, chat, "/filter add -광고")
+    await say(commands, chat, "/quiet 23:00-07:00 all")
+    reply = await commands.command(Invocation(chat, "settings", "", user_id="1"))
+    assert reply.text.splitlines() == [
+        "This chat's settings",
+        "Language: English",
+        "Subscriptions: IT",
+        "Keywords: -광고",
+        "Quiet hours: 23:00-07:00 (all)",
+        "Digest: off",
+        "Topic: the main chat",
+    ]
+    assert [(b.command, b.args) for b in reply.buttons] == [
+        ("lang", "ko"),
+        ("categories", ""),
+        ("quiet", "off"),
+    ]

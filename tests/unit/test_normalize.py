@@ -124,3 +124,8 @@ def test_excerpt_prefers_the_summary_and_drops_the_signature() -> None:
 def test_an_entry_with_neither_title_nor_text_is_skipped() -> None:
     with pytest.raises(Skipped, match="no title"):
         normalize(entry(title="  "), RULES, now=NOW, seen_at=NOW)
+
+
+def test_an_entity_cut_in_half_by_the_cms_is_dropped() -> None:
+    post = normalize(entry(summary="반도체 수출이 늘었다 &hel"), RULES, now=NOW, seen_at=NOW)
+    assert post.excerpt == "반도체 수출이 늘었다"
