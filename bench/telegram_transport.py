@@ -25,10 +25,11 @@ from telegram import Bot
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot.config import TelegramSettings
-from bot.models import Alert, Chat, Invocation, Reply
+from bot.models import Alert, Chat
 from handlers.telegram_adapter import TelegramAdapter
 from handlers.telegram_request import AiohttpRequest, call
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
+from tests.fakes.telegram_harness import RecordingInbox
 
 TEXT = (
     "🔴 속보\n<b>제목 &amp; 헤드라인</b>\n본문 요약 " * 3
@@ -82,7 +83,7 @@ async def _measure_adapter(api_url: str, n: int, width: int) -> float:
     """CPU seconds per `TelegramAdapter.send`: rendering the alert plus `call`."""
     settings = TelegramSettings(token=SecretStr(TOKEN), api_url=api_url)
     adapter = TelegramAdapter(settings, poll_timeout=30)
-    await adapter.start(_Nobody())
+    await adapter.start(RecordingInbox())
     try:
         gate = asyncio.Semaphore(width)
 
@@ -96,25 +97,6 @@ async def _measure_adapter(api_url: str, n: int, width: int) -> float:
         return (time.process_time() - cpu) / n
     finally:
         await adapter.stop()
-
-
-class _Nobody:
-    """An inbox nobody writes to."""
-
-    async def command(self, invocation: Invocation) -> Reply:
-        return Reply("")
-
-    async def chat_added(self, chat: Chat) -> Reply | None:
-        return None
-
-    async def chat_removed(self, chat: Chat) -> None:
-        return None
-
-    async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
-        return None
-
-    async def categories(self) -> list[str]:
-        return []
 
 
 async def main(n: int, width: int, rounds: int) -> None:

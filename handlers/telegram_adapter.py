@@ -82,10 +82,21 @@ MENU: Final = (
     ("filter", "키워드 필터 (예: /filter add 반도체)", "Keyword filter (/filter add chips)"),
     ("quiet", "조용한 시간 (예: /quiet 23:00-07:00)", "Quiet hours (/quiet 23:00-07:00)"),
     ("digest", "하루 한 번 모아 받기 (/digest daily 08:00)", "Daily digest (/digest daily 08:00)"),
+    ("settings", "이 채팅의 설정", "This chat's settings"),
     ("lang", "언어 설정 (ko 또는 en)", "Language (ko or en)"),
 )
+ADMIN_COMMANDS: Final = frozenset(
+    {"broadcast", "recall", "stats", "sources", "addsource", "removesource", "pausesource",
+     "resumesource"}
+)  # fmt: skip
 #: Commands answered in a group even without `@BotName` (others may be another bot's).
-KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | {"broadcast", "recall", "stats"}
+KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | ADMIN_COMMANDS
+#: The largest OPML file taken (the Inbox's limit).
+OPML_LIMIT: Final = 5 * 1024 * 1024
+TOO_LARGE: Final = {
+    "ko": "파일이 너무 큽니다 (최대 5 MiB).",
+    "en": "That file is too large (at most 5 MiB).",
+}
 UPDATES: Final = ["message", "channel_post", "callback_query", "my_chat_member"]
 PARSE_ERROR: Final = "can't parse entities"
 #: Longest text answerCallbackQuery shows.
@@ -233,6 +244,9 @@ class TelegramAdapter:
         commands = filters.UpdateType.MESSAGE | filters.UpdateType.CHANNEL_POST
         app.add_handler(MessageHandler(commands & filters.COMMAND, self._on_command))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self._on_migrate))
+        opml = filters.Document.FileExtension("opml") | filters.Document.FileExtension("xml")
+        private = filters.ChatType.PRIVATE & filters.UpdateType.MESSAGE
+        app.add_handler(MessageHandler(opml & private, self._on_opml))
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self._on_error)
@@ -389,6 +403,36 @@ class TelegramAdapter:
             await self._edit(chat, message.message_id, render_reply(reply), markup=markup)
         else:
             await self._answer(chat, reply)
+
+    async def _on_opml(self, update: Update, context: object) -> None:
+        """An OPML file sent in a private chat: the core imports its feeds (admins only)."""
+        message = update.effective_message
+        if message is None or message.document is None or self._inbox is None:
+            return
+        chat = chat_of(message.chat, message.from_user)
+        body = await self._download(message.document.file_id, message.document.file_size)
+        if body is None:
+            await self._answer(chat, Reply(TOO_LARGE[chat.language], private=True))
+            return
+        user = str(message.from_user.id) if message.from_user else None
+        try:
+            reply = await self._inbox.import_opml(Invocation(chat, "importopml", "", user), body)
+        except Exception as exc:
+            log.warning("telegram: OPML import failed: %s: %s", type(exc).__name__, exc)
+            reply = Reply(FALLBACK_HELP[chat.language])
+        await self._answer(chat, reply)
+
+    async def _download(self, file_id: str, size: int | None) -> bytes | None:
+        """The file's bytes, or None when it is over `OPML_LIMIT` (or cannot be fetched)."""
+        if size is not None and size > OPML_LIMIT:
+            return None
+        try:
+            file = await self._bot.get_file(file_id)
+            body = bytes(await file.download_as_bytearray())
+        except TelegramError as exc:
+            log.warning("telegram: could not fetch a file: %s", exc.message)
+            return None
+        return body if len(body) <= OPML_LIMIT else None
 
     async def _on_membership(self, update: Update, context: object) -> None:
         """The bot was added to, or removed from, a chat."""

@@ -30,7 +30,8 @@ from telegram.request._requestparameter import RequestParameter
 _JSON = {"Content-Type": "application/json"}
 #: Stands for the token in the URLs python-telegram-bot builds (and logs at DEBUG);
 #: `AiohttpRequest` puts the token in only when it sends, so no log line can hold it.
-TOKEN_SLOT = "<token>"
+#: Only characters URL quoting keeps (file paths get quoted before a download).
+TOKEN_SLOT = "__newsbot_token__"
 
 
 def slotted_base_url(api_url: str) -> str:

@@ -24,6 +24,7 @@ from bot.models import (
     Outcome,
     Rejected,
     RetryAfter,
+    ThreadGone,
     TransientFailure,
 )
 
@@ -38,9 +39,9 @@ GONE: Final = (
     "have no rights to send",
     "need administrator rights",
     "peer_id_invalid",
-    # A forum topic that was deleted: that topic is a chat of its own here.
-    "message thread not found",
 )
+#: Bad Request descriptions that mean the chat's forum topic is gone (the chat is not).
+THREAD_GONE: Final = ("message thread not found", "topic_deleted")
 
 
 def outcome_of(exc: TelegramError) -> Outcome:
@@ -53,6 +54,8 @@ def outcome_of(exc: TelegramError) -> Outcome:
         return ChatGone(exc.message)
     if isinstance(exc, BadRequest):  # before NetworkError: BadRequest is one
         lowered = exc.message.lower()
+        if any(phrase in lowered for phrase in THREAD_GONE):
+            return ThreadGone(exc.message)
         return ChatGone(exc.message) if any(g in lowered for g in GONE) else Rejected(exc.message)
     if isinstance(exc, InvalidToken):
         return TransientFailure("the Bot API refused the token")

@@ -192,6 +192,35 @@ async def test_in_a_channel_only_its_administrators_manage_it_by_button(
     }  # fmt: skip
 
 
+async def test_an_opml_file_sent_in_private_goes_to_the_core(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    opml = (
+        b'<opml version="2.0"><body><outline xmlUrl="https://newsdao.kr/feed.xml"/></body></opml>'
+    )
+    tg.push_document(-100130, "feeds.opml", opml, chat_type="supergroup", user_id=7)
+    tg.push_document(130, "photo.jpg", b"\xff\xd8", user_id=130)
+    tg.push_document(130, "피드 목록.opml", opml, user_id=130)
+
+    [answer] = await tg.wait_for_messages(130)
+
+    assert inbox.files == [opml]
+    assert (inbox.invocations[0].user_id, inbox.invocations[0].chat.chat_id) == ("130", "130")
+    assert answer.text == f"imported {len(opml)} bytes"
+    assert tg.messages(-100130) == []
+
+
+async def test_an_opml_file_over_five_megabytes_is_refused_unread(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.push_document(131, "huge.opml", b" " * (5 * 1024 * 1024 + 1), user_id=131)
+
+    [answer] = await tg.wait_for_messages(131)
+
+    assert answer.text == "파일이 너무 큽니다 (최대 5 MiB)."
+    assert inbox.files == [] and ("getfile", {"file_id": "file-1"}) not in tg.calls
+
+
 async def test_kicked_from_a_group_and_blocked_in_private_stop_the_chat(
     tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
 ) -> None:
@@ -242,7 +271,7 @@ async def test_command_menu_is_registered_in_korean_and_english(
     tg: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
     names = ["start", "help", "latest", "category", "categories", "subscribe", "unsubscribe",
-             "subscriptions", "filter", "quiet", "digest", "lang"]  # fmt: skip
+             "subscriptions", "filter", "quiet", "digest", "settings", "lang"]  # fmt: skip
     assert [c["command"] for c in tg.commands[""]] == names
     assert [c["command"] for c in tg.commands["en"]] == names
     assert tg.commands[""][1]["description"] == "도움말"

@@ -19,6 +19,7 @@ from bot.models import (
     Reply,
     RetryAfter,
     Sent,
+    ThreadGone,
     TransientFailure,
 )
 from handlers.telegram_adapter import TelegramAdapter
@@ -118,6 +119,10 @@ async def test_refused_html_is_resent_as_plain_text(
         (Failure.migrated(-100999), ChatMoved("-100999")),
         (Failure.flood(7), RetryAfter(7.0)),
         (Failure(400, "Bad Request: message is too long"), Rejected("Message is too long")),
+        (
+            Failure(400, "Bad Request: message thread not found"),
+            ThreadGone("Message thread not found"),
+        ),
     ],
 )
 async def test_platform_refusals_become_outcomes(

@@ -92,6 +92,7 @@ class FakeTelegram:
         self.commands: dict[str, list[JSON]] = {}
         self.chats: dict[int, JSON] = {}
         self.admins: set[tuple[int, int]] = set()
+        self._files: dict[str, tuple[str, bytes]] = {}
         self._messages: dict[int, list[Message]] = defaultdict(list)
         self._ids: dict[int, itertools.count[int]] = defaultdict(lambda: itertools.count(1))
         self._updates: list[JSON] = []
@@ -128,6 +129,7 @@ class FakeTelegram:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._dispatch)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         # No access log: it would print every URL, token included.
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -244,6 +246,23 @@ class FakeTelegram:
                  "from": user_json(user_id or abs(chat_id), language_code), "data": data,
                  "message": self._messagejson_param(sent)}  # fmt: skip
         return self._push({"callback_query": query})
+
+    def push_document(
+        self,
+        chat_id: int,
+        file_name: str,
+        content: bytes,
+        *,
+        chat_type: str = "private",
+        user_id: int | None = None,
+    ) -> JSON:
+        """Queue a user's file; the bot fetches it with getFile and a download."""
+        file_id = f"file-{len(self._files) + 1}"
+        self._files[file_id] = (f"documents/{file_id}-{file_name}", content)
+        document = {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_name": file_name,
+                    "mime_type": "text/x-opml", "file_size": len(content)}  # fmt: skip
+        return self.push_message(chat_id, None, chat_type=chat_type, user_id=user_id,
+                                 extra={"document": document})  # fmt: skip
 
     def push_member_change(
         self,
@@ -517,6 +536,22 @@ class FakeTelegram:
 
     async def _api_getmycommands(self, params: JSON) -> list[JSON]:
         return self.commands.get(str(params.get("language_code") or ""), [])
+
+    async def _api_getfile(self, params: JSON) -> JSON:
+        file_id = str(params.get("file_id"))
+        if file_id not in self._files:
+            raise TelegramApiError(400, "Bad Request: invalid file_id")
+        path, content = self._files[file_id]
+        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": len(content),
+                "file_path": path}  # fmt: skip
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """GET /file/bot<token>/<file_path>, as getFile's path says."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        found = {path: content for path, content in self._files.values()}
+        content = found.get(request.match_info["path"])
+        return web.Response(status=404) if content is None else web.Response(body=content)
 
     async def _api_getchatmember(self, params: JSON) -> JSON:
         chat_id, user_id = int(params["chat_id"]), int(params["user_id"])

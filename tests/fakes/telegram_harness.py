@@ -39,6 +39,8 @@ class RecordingInbox:
         self.added: list[Chat] = []
         self.removed: list[Chat] = []
         self.moved: list[tuple[Chat, str]] = []
+        #: The OPML files received.
+        self.files: list[bytes] = []
         self.replies: dict[str, Reply] = {}
         #: Commands that raise, as a broken core would.
         self.failing: set[str] = set()
@@ -69,6 +71,11 @@ class RecordingInbox:
 
     async def categories(self) -> list[str]:
         return self._categories
+
+    async def import_opml(self, invocation: Invocation, body: bytes) -> Reply:
+        await self._record(self.invocations, invocation)
+        await self._record(self.files, body)
+        return Reply(f"imported {len(body)} bytes")
 
     async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
         async with asyncio.timeout(within), self._changed:
