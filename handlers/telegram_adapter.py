@@ -46,6 +46,7 @@ from bot.config import TelegramSettings
 from bot.errors import ConfigError, NewsbotError
 from bot.models import (
     Alert,
+    Button,
     Chat,
     Invocation,
     Outcome,
@@ -91,6 +92,8 @@ ADMIN_COMMANDS: Final = frozenset(
 )  # fmt: skip
 #: Commands answered in a group even without `@BotName` (others may be another bot's).
 KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | ADMIN_COMMANDS
+#: Commands whose buttons carry a category name (long ones are found again after a restart).
+CATEGORY_BUTTONS: Final = ("toggle", "category", "subscribe", "unsubscribe")
 #: The largest OPML file taken (the Inbox's limit).
 OPML_LIMIT: Final = 5 * 1024 * 1024
 TOO_LARGE: Final = {
@@ -390,7 +393,7 @@ class TelegramAdapter:
             return
         message, user = query.message, query.from_user
         chat = chat_of(message.chat, user, _topic(message))
-        command, args = self._codec.decode(query.data)
+        command, args = self._codec.decode(query.data, await self._buttons_for(query.data))
         allowed = await self._user_can_manage(message.chat, user)
         reply = await self._ask(Invocation(chat, command, args, str(user.id), allowed))
         if reply.private and chat.kind != "user" and len(reply.text) <= POPUP_LIMIT:
@@ -433,6 +436,16 @@ class TelegramAdapter:
             log.warning("telegram: could not fetch a file: %s", exc.message)
             return None
         return body if len(body) <= OPML_LIMIT else None
+
+    async def _buttons_for(self, data: str | None) -> list[Button]:
+        """For a long button this process did not draw: the category buttons it may be."""
+        if self._inbox is None or not data or not data.startswith("#") or data in self._codec:
+            return []
+        try:
+            names = await self._inbox.categories()
+        except Exception:
+            return []
+        return [Button(name, command, name) for name in names for command in CATEGORY_BUTTONS]
 
     async def _on_membership(self, update: Update, context: object) -> None:
         """The bot was added to, or removed from, a chat."""

@@ -110,6 +110,9 @@ class ButtonCodec:
         self._long: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._capacity = capacity
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._long
+
     def keyboard(self, buttons: Sequence[Button]) -> InlineKeyboardMarkup | None:
         """Two buttons a row, which fits category names on a phone."""
         if not buttons:
@@ -121,18 +124,33 @@ class ButtonCodec:
         data = f"{button.command} {button.args}".strip()
         if len(data.encode()) <= CALLBACK_LIMIT:
             return data
-        key = "#" + hashlib.sha256(data.encode()).hexdigest()[:32]
+        key = long_key(button.command, button.args)
         self._long[key] = (button.command, button.args)
         self._long.move_to_end(key)
         while len(self._long) > self._capacity:
             self._long.popitem(last=False)
         return key
 
-    def decode(self, data: str | None) -> tuple[str, str]:
-        """(command, args) of a pressed button."""
+    def decode(self, data: str | None, candidates: Sequence[Button] = ()) -> tuple[str, str]:
+        """(command, args) of a pressed button; help for one no longer known.
+
+        A long button from before a restart is found again among `candidates`
+        (the buttons the bot could have drawn, e.g. one toggle per category).
+        """
         if not data:
             return "help", ""
-        if data.startswith("#"):
-            return self._long.get(data, ("help", ""))
-        command, _, args = data.partition(" ")
-        return command, args
+        if not data.startswith("#"):
+            command, _, args = data.partition(" ")
+            return command, args
+        if data in self._long:
+            return self._long[data]
+        for button in candidates:
+            if long_key(button.command, button.args) == data:
+                return button.command, button.args
+        return "help", ""
+
+
+def long_key(command: str, args: str) -> str:
+    """A stable key for a button too long for callback_data (the same in every process)."""
+    data = f"{command} {args}".strip()
+    return "#" + hashlib.sha256(data.encode()).hexdigest()[:32]

@@ -158,6 +158,24 @@ async def test_button_press_edits_the_keyboard_in_place(
     assert len(tg.callback_answers) >= 1
 
 
+async def test_a_long_category_button_still_works_after_a_restart(
+    tg: FakeTelegram, inbox: RecordingInbox
+) -> None:
+    long_name = CATEGORIES[2]
+    inbox.replies["categories"] = Reply("분야", buttons=(Button(long_name, "toggle", long_name),))
+    async with running_adapter(tg, inbox):
+        tg.push_message(116, "/categories")
+        [message] = await tg.wait_for_messages(116)
+    [[(_, data)]] = message.buttons
+
+    async with running_adapter(tg, inbox):  # a new process: its table of long buttons is empty
+        tg.push_callback(116, message.message_id, data, user_id=116)
+        await inbox.wait_until(lambda: len(inbox.invocations) == 2)
+
+    assert data.startswith("#") and len(data.encode()) <= 64
+    assert (inbox.invocations[1].command, inbox.invocations[1].args) == ("toggle", long_name)
+
+
 async def test_a_private_answer_to_a_button_in_a_group_pops_up_for_the_presser_only(
     tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
 ) -> None:
