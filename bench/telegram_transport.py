@@ -116,6 +116,9 @@ class _Nobody:
     async def categories(self) -> list[str]:
         return []
 
+    async def import_opml(self, invocation: Invocation, body: bytes) -> Reply:
+        return Reply(f"imported {len(body)} bytes")
+
 
 async def main(n: int, width: int, rounds: int) -> None:
     spawn = multiprocessing.get_context("spawn")

@@ -82,10 +82,20 @@ MENU: Final = (
     ("filter", "키워드 필터 (예: /filter add 반도체)", "Keyword filter (/filter add chips)"),
     ("quiet", "조용한 시간 (예: /quiet 23:00-07:00)", "Quiet hours (/quiet 23:00-07:00)"),
     ("digest", "하루 한 번 모아 받기 (/digest daily 08:00)", "Daily digest (/digest daily 08:00)"),
+    ("settings", "이 채팅의 설정", "This chat's settings"),
     ("lang", "언어 설정 (ko 또는 en)", "Language (ko or en)"),
 )
 #: Commands answered in a group even without `@BotName` (others may be another bot's).
-KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | {"broadcast", "recall", "stats"}
+KNOWN_COMMANDS: Final = frozenset(name for name, _, _ in MENU) | {
+    "broadcast",
+    "recall",
+    "stats",
+    "sources",
+    "addsource",
+    "removesource",
+    "pausesource",
+    "resumesource",
+}
 UPDATES: Final = ["message", "channel_post", "callback_query", "my_chat_member"]
 PARSE_ERROR: Final = "can't parse entities"
 #: Longest text answerCallbackQuery shows.

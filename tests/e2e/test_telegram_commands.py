@@ -242,7 +242,7 @@ async def test_command_menu_is_registered_in_korean_and_english(
     tg: FakeTelegram, adapter: TelegramAdapter
 ) -> None:
     names = ["start", "help", "latest", "category", "categories", "subscribe", "unsubscribe",
-             "subscriptions", "filter", "quiet", "digest", "lang"]  # fmt: skip
+             "subscriptions", "filter", "quiet", "digest", "settings", "lang"]  # fmt: skip
     assert [c["command"] for c in tg.commands[""]] == names
     assert [c["command"] for c in tg.commands["en"]] == names
     assert tg.commands[""][1]["description"] == "도움말"

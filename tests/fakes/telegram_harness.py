@@ -70,6 +70,9 @@ class RecordingInbox:
     async def categories(self) -> list[str]:
         return self._categories
 
+    async def import_opml(self, invocation: Invocation, body: bytes) -> Reply:
+        return Reply(f"imported {len(body)} bytes")
+
     async def wait_until(self, predicate: Callable[[], bool], within: float = 5.0) -> None:
         async with asyncio.timeout(within), self._changed:
             await self._changed.wait_for(predicate)
