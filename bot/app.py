@@ -34,6 +34,7 @@ from handlers.base import Adapter
 from handlers.commands import Commands, CommandsConfig
 from handlers.console import ConsoleAdapter
 from handlers.discord_adapter import DiscordAdapter
+from handlers.telegram_adapter import TelegramAdapter
 from storage import Store, open_store
 from storage.migrate import upgrade
 
@@ -53,6 +54,8 @@ def secrets_of(settings: Settings) -> list[str]:
 def build_adapters(settings: Settings, *, out: TextIO, interactive: bool) -> list[Adapter]:
     """One adapter per platform with a token; the console when there is none."""
     adapters: list[Adapter] = []
+    if settings.telegram.token is not None:
+        adapters.append(TelegramAdapter(settings.telegram))
     if settings.discord.token is not None:
         adapters.append(DiscordAdapter(settings.discord, admins=settings.admins))
     if not adapters:
