@@ -11,6 +11,7 @@ paces sends by `limits`.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import Mapping
@@ -54,6 +55,7 @@ from bot.models import (
     PlatformLimits,
     Rejected,
     Reply,
+    RetryAfter,
     Sent,
 )
 from handlers.base import Inbox
@@ -102,6 +104,8 @@ TOO_LARGE: Final = {
 }
 UPDATES: Final = ["message", "channel_post", "callback_query", "my_chat_member"]
 PARSE_ERROR: Final = "can't parse entities"
+#: Seconds a command's answer may wait out Telegram's flood control.
+REPLY_PATIENCE: Final = 10.0
 #: Longest text answerCallbackQuery shows.
 POPUP_LIMIT: Final = 200
 FALLBACK_HELP: Final = {
@@ -487,10 +491,20 @@ class TelegramAdapter:
             return Reply(FALLBACK_HELP[invocation.chat.language])
 
     async def _answer(self, chat: Chat, reply: Reply, *, to: int | None = None) -> None:
-        """Post a reply; in a group, as an answer `to` the command's message."""
+        """Post a reply; in a group, as an answer `to` the command's message.
+
+        Someone is waiting for it: a 429 is waited out (up to `REPLY_PATIENCE`), not
+        dropped. Answers do not go through the core's rate limiter, so two quick
+        commands in one chat can meet Telegram's per-chat limit.
+        """
         markup = self._codec.keyboard(reply.buttons)
         to = to if chat.kind == "group" else None
         outcome = await self._send(chat, render_reply(reply), markup=markup, to=to)
+        waited = 0.0
+        while isinstance(outcome, RetryAfter) and waited + outcome.seconds <= REPLY_PATIENCE:
+            await asyncio.sleep(outcome.seconds)
+            waited += outcome.seconds
+            outcome = await self._send(chat, render_reply(reply), markup=markup, to=to)
         if not isinstance(outcome, Sent):
             log.warning("telegram: reply to %s not delivered: %s", chat.chat_id, outcome)
 

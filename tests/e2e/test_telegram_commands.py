@@ -61,6 +61,19 @@ async def test_private_command_reaches_the_core_and_its_reply_shows_as_linked_li
     ]
 
 
+async def test_two_quick_commands_in_one_chat_both_get_answers(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.push_message(117, "/subscribe IT")
+    tg.push_message(117, "/subscriptions")
+
+    # The second answer meets the 1-per-second limit of a private chat and waits it out.
+    messages = await tg.wait_for_messages(117, 2)
+
+    assert sorted(m.text for m in messages) == ["echo /subscribe IT", "echo /subscriptions"]
+    assert tg.too_many_requests >= 1
+
+
 async def test_korean_app_gives_a_korean_private_chat(
     tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
 ) -> None:
