@@ -13,7 +13,7 @@ import pytest
 
 from bot.models import Button, Chat, Invocation, LinkItem, Reply
 from handlers.telegram_adapter import TelegramAdapter
-from tests.fakes.telegram_api import BOT_USERNAME, FakeTelegram
+from tests.fakes.telegram_api import BOT_USERNAME, Failure, FakeTelegram
 from tests.fakes.telegram_harness import RecordingInbox, running_adapter
 
 CATEGORIES = ("IT", "경제", "국제 뉴스와 한반도 정세에 관한 아주 긴 분야 이름")
@@ -72,6 +72,17 @@ async def test_two_quick_commands_in_one_chat_both_get_answers(
     messages = await tg.wait_for_messages(117, 2)
 
     assert sorted(m.text for m in messages) == ["echo /subscribe IT", "echo /subscriptions"]
+
+
+async def test_an_answer_refused_with_429_is_sent_after_retry_after(
+    tg: FakeTelegram, inbox: RecordingInbox, adapter: TelegramAdapter
+) -> None:
+    tg.fail_next(Failure.flood(1))
+    tg.push_message(118, "/latest")
+
+    [answer] = await tg.wait_for_messages(118)
+
+    assert (answer.text, tg.too_many_requests) == ("echo /latest", 1)
 
 
 async def test_korean_app_gives_a_korean_private_chat(
