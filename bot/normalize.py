@@ -158,7 +158,10 @@ _EXCERPT_MARKUP = 6 * STORED_EXCERPT
 def _excerpt(entry: Entry) -> str:
     for candidate in (entry.summary, entry.content):
         if candidate and candidate.strip():
-            text = strip_boilerplate(html_to_text(_head(candidate)))
+            head = _head(candidate)
+            text = html_to_text(head)
+            if len(head) == len(candidate.rstrip()):  # the end is there: drop its signature
+                text = strip_boilerplate(text)
             if text:
                 return truncate(first_paragraphs(text, STORED_EXCERPT), STORED_EXCERPT)
     return ""

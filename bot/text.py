@@ -86,14 +86,14 @@ def strip_boilerplate(text: str) -> str:
     A trailing paragraph goes when it is short and either names a known
     boilerplate phrase or is mostly a bare URL; at most three are dropped.
     """
-    paragraphs = [p for p in re.split(r"\n+", text) if p.strip()]
     for _ in range(3):
-        if len(paragraphs) < 2 or not _is_boilerplate(paragraphs[-1]):
+        cut = text.rfind("\n")
+        if cut < 0 or not _is_boilerplate(text[cut + 1 :]):
             break
-        paragraphs.pop()
-    if len(paragraphs) == 1 and _is_boilerplate(paragraphs[0]) and _URL.search(paragraphs[0]):
+        text = text[:cut].rstrip()
+    if "\n" not in text and _is_boilerplate(text) and _URL.search(text):
         return ""
-    return "\n\n".join(paragraphs)
+    return text
 
 
 def _is_boilerplate(paragraph: str) -> bool:
