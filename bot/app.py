@@ -7,6 +7,7 @@ does work at import time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -169,7 +170,7 @@ class App:
         """
         lease = timedelta(seconds=self.settings.delivery.receiver_lease_seconds)
         while not self.stop.is_set():
-            if await parts.store.hold_lease(RECEIVER_ROLE, self.owner, lease):
+            if await self._try_role(parts.store, lease):
                 self.receiving = True
                 try:
                     await self._serve_platforms(parts, lease)
@@ -177,7 +178,15 @@ class App:
                     self.receiving = False
             else:
                 await stopped_within(self.stop, lease.total_seconds() / 3)
-        await parts.store.drop_lease(RECEIVER_ROLE, self.owner)
+        with contextlib.suppress(StoreError):  # it lapses by itself otherwise
+            await parts.store.drop_lease(RECEIVER_ROLE, self.owner)
+
+    async def _try_role(self, store: Store, lease: timedelta) -> bool:
+        try:
+            return await store.hold_lease(RECEIVER_ROLE, self.owner, lease)
+        except StoreError as exc:
+            log.warning("could not take the receiver role: %s", exc)
+            return False
 
     async def _serve_platforms(self, parts: Parts, lease: timedelta) -> None:
         serving = asyncio.Event()

@@ -18,6 +18,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot.config import DeliverySettings
+from bot.errors import StoreError
 from bot.formatter import alert_for_broadcast, alert_for_digest, alert_for_post
 from bot.metrics import Metrics
 from bot.models import (
@@ -50,6 +51,8 @@ THREAD_GONE_NOTICE = {
 
 #: Longest wait between retries of a failing send.
 MAX_BACKOFF = timedelta(minutes=10)
+#: Seconds between tries while the database does not answer.
+STORE_RETRY = 5.0
 #: How often an idle dispatcher looks for rows other processes planned.
 IDLE_POLL = timedelta(seconds=1)
 
@@ -260,9 +263,14 @@ class Dispatcher:
         self._stop = stop
         while not stop.is_set():
             self._wake.clear()
-            if await self.round():
-                continue
-            await self._idle(stop)
+            try:
+                if await self.round():
+                    continue
+                await self._idle(stop)
+            except StoreError as exc:
+                # Rows already claimed keep their lease and are taken up again later.
+                log.error("outbox unavailable: %s; trying again in %ss", exc, STORE_RETRY)
+                await _wait_for(stop, STORE_RETRY)
 
     async def drain(self, horizon: timedelta = timedelta(seconds=60)) -> int:
         """Deliver everything due, waiting for retries due within `horizon`; returns rows sent."""
@@ -440,6 +448,11 @@ def _untouched(delivery: Delivery, now: datetime) -> Verdict:
         delivery.id, state, next_attempt_at=now, counts_as_attempt=False, action=delivery.action
     )
     return Verdict(result)
+
+
+async def _wait_for(event: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), seconds)
 
 
 def _done(verdict: Verdict) -> asyncio.Future[Verdict]:

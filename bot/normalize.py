@@ -8,6 +8,7 @@ reason, rather than shown wrong.
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -15,14 +16,18 @@ from datetime import datetime, timedelta, tzinfo
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
-import lxml.etree
-import lxml.html
-
 from bot.models import Entry, Post
-from bot.text import first_paragraphs, html_to_text, single_line, strip_boilerplate, truncate
+from bot.text import (
+    first_paragraphs,
+    html_to_text,
+    looks_like_html,
+    single_line,
+    strip_boilerplate,
+    truncate,
+)
 
 #: How much of the story the Post keeps; the formatter cuts it to each platform's limit.
-STORED_EXCERPT = 1000
+STORED_EXCERPT = 600
 SEOUL = ZoneInfo("Asia/Seoul")
 #: Titles and categories that mark a post as breaking news.
 TITLE_MARKERS = ("[속보]", "속보", "[breaking]", "breaking")
@@ -31,6 +36,7 @@ IMAGE_MARKERS = ("속보", "breaking")
 #: Query parameters that identify a campaign, not a page.
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src)$", re.I)
 _IMG = re.compile(r"<img\b[^>]*>", re.I)
+_ATTRIBUTE = re.compile(r"""\b(src|alt)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,9 +97,14 @@ def absolute_link(link: str | None, base: str | None) -> str | None:
     if not link or not link.strip():
         return None
     link = link.strip().replace(" ", "%20")
-    resolved = urljoin(base, link) if base else link
-    parts = urlsplit(resolved)
-    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+    absolute = link.startswith(("http://", "https://"))
+    resolved = urljoin(base, link) if base and not absolute else link
+    try:
+        parts = urlsplit(resolved)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         return None
     return resolved
 
@@ -102,13 +113,17 @@ def canonical_link(link: str) -> str:
     """The link as a story's identity: no tracking parameters, fragment, default port."""
     parts = urlsplit(link)
     host = (parts.hostname or "").lower()
-    if parts.port and parts.port not in (80, 443):
-        host = f"{host}:{parts.port}"
-    query = [
-        (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING.match(k)
-    ]
-    path = parts.path or "/"
-    return urlunsplit((parts.scheme.lower(), host, path, urlencode(query), ""))
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port and port not in (80, 443):
+        host = f"{host}:{port}"
+    query = ""
+    if parts.query:
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode([(k, v) for k, v in pairs if not _TRACKING.match(k)])
+    return urlunsplit((parts.scheme.lower(), host, parts.path or "/", query, ""))
 
 
 def fingerprint(link: str) -> str:
@@ -124,7 +139,8 @@ def unique_categories(raw: Iterable[str]) -> tuple[str, ...]:
     seen: set[str] = set()
     result: list[str] = []
     for item in raw:
-        name = " ".join(single_line(item).lstrip("#").split())[:64]
+        plain = single_line(item) if looks_like_html(item) else item
+        name = " ".join(plain.lstrip("#").split())[:64]
         if name and name.casefold() not in seen:
             seen.add(name.casefold())
             result.append(name)
@@ -135,13 +151,28 @@ def unique_categories(raw: Iterable[str]) -> tuple[str, ...]:
 _HALF_ENTITY = re.compile(r"&#?[A-Za-z0-9]{0,10}$")
 
 
+#: Markup read for an excerpt: far more than the text kept, far less than a long body.
+_EXCERPT_MARKUP = 6 * STORED_EXCERPT
+
+
 def _excerpt(entry: Entry) -> str:
     for candidate in (entry.summary, entry.content):
         if candidate and candidate.strip():
-            text = strip_boilerplate(html_to_text(_HALF_ENTITY.sub("", candidate.rstrip())))
+            head = _head(candidate)
+            text = html_to_text(head)
+            if len(head) == len(candidate.rstrip()):  # the end is there: drop its signature
+                text = strip_boilerplate(text)
             if text:
                 return truncate(first_paragraphs(text, STORED_EXCERPT), STORED_EXCERPT)
     return ""
+
+
+def _head(markup: str) -> str:
+    """The start of `markup`, cut after a tag, without an entity cut in half at its end."""
+    if len(markup) > _EXCERPT_MARKUP:
+        end = markup.rfind(">", 0, _EXCERPT_MARKUP)
+        markup = markup[: end + 1] if end > 0 else markup[:_EXCERPT_MARKUP]
+    return _HALF_ENTITY.sub("", markup.rstrip())
 
 
 def _published(
@@ -186,8 +217,10 @@ def _banner_is_breaking(content: str | None) -> bool:
     match = _IMG.search(content or "")
     if match is None:
         return False
-    try:
-        img = lxml.html.fragment_fromstring(match.group())
-    except (lxml.etree.ParserError, ValueError):
-        return _marks_breaking(match.group())
-    return _marks_breaking(unquote(img.get("src", ""))) or _marks_breaking(img.get("alt", ""))
+    attributes = {
+        name.lower(): html.unescape(value[1:-1] if value[:1] in "\"'" else value)
+        for name, value in _ATTRIBUTE.findall(match.group())
+    }
+    return _marks_breaking(unquote(attributes.get("src", ""))) or _marks_breaking(
+        attributes.get("alt", "")
+    )

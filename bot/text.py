@@ -9,22 +9,23 @@ from __future__ import annotations
 import html
 import re
 
-import lxml.etree
-import lxml.html
 import regex
 
 ELLIPSIS = "…"
 
-_BLOCK_TAGS = frozenset(
-    {"p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
-    | {"pre", "table", "tr", "section", "article", "header", "footer", "figure"}
-    | {"figcaption", "hr", "dd", "dt"}
+_BLOCK = re.compile(
+    r"</?(?:p|div|li|ul|ol|h[1-6]|blockquote|pre|table|tr|section|article|header|footer"
+    r"|figure|figcaption|hr|dd|dt)\b[^>]*>",
+    re.IGNORECASE,
 )
-_DROP_TAGS = frozenset({"script", "style", "noscript", "template", "iframe", "object", "svg"})
+_BREAK = re.compile(r"<br\b[^>]*>", re.IGNORECASE)
+_DROP = re.compile(
+    r"<(script|style|noscript|template|iframe|object|svg)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL
+)
+_DROP_START = re.compile(r"<(?:script|style|noscript|template|iframe|object|svg)\b", re.IGNORECASE)
+_UNCLOSED_DROP = re.compile(r"<(?:script|style)\b.*\Z", re.IGNORECASE | re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u200b\u3000]+")
-_PARAGRAPH_BREAK = re.compile(r"\s*\n\s*\n\s*")
-_LINE_BREAK = re.compile(r" *\n *")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 #: Trailing lines newsrooms append to every post; dropped from excerpts.
 _BOILERPLATE = re.compile(
@@ -39,49 +40,39 @@ _TRAILING_JUNK = " \t\n,;:-–—(/[·"
 
 
 def looks_like_html(text: str) -> bool:
-    return bool(_TAG.search(text)) or "&" in text
+    return "<" in text or "&" in text
 
 
 def html_to_text(markup: str) -> str:
     """The text a reader would see: tags gone, entities decoded, paragraphs kept.
 
     Paragraphs are separated by a blank line; whitespace inside one is collapsed.
+    Regular expressions rather than an HTML parser: this runs for every entry of
+    every fetch, and only the visible text is wanted, not the tree.
     """
     if not looks_like_html(markup):
         return _tidy(markup)
-    try:
-        root = lxml.html.fragment_fromstring(markup, create_parent="div")
-    except (lxml.etree.ParserError, ValueError):
-        return _tidy(html.unescape(_TAG.sub(" ", markup)))
-    parts: list[str] = []
-    _walk(root, parts)
-    return _tidy("".join(parts))
-
-
-def _walk(element: lxml.html.HtmlElement, parts: list[str]) -> None:
-    tag = element.tag if isinstance(element.tag, str) else ""
-    if tag in _DROP_TAGS:
-        if element.tail:
-            parts.append(element.tail)
-        return
-    block = tag in _BLOCK_TAGS
-    if block:
-        parts.append("\n\n" if tag != "br" else "\n")
-    if element.text and isinstance(element.tag, str):
-        parts.append(element.text)
-    for child in element:
-        _walk(child, parts)
-    if block and tag != "br":
-        parts.append("\n\n")
-    if element.tail:
-        parts.append(element.tail)
+    text = _COMMENT.sub("", markup) if "<!--" in markup else markup
+    if _DROP_START.search(text):
+        text = _UNCLOSED_DROP.sub("", _DROP.sub("", text))
+    if "<" in text:
+        text = _TAG.sub("", _BLOCK.sub("\n\n", _BREAK.sub("\n", text)))
+    return _tidy(html.unescape(text) if "&" in text else text)
 
 
 def _tidy(text: str) -> str:
-    text = _SPACES.sub(" ", text)
-    text = _PARAGRAPH_BREAK.sub("\n\n", text)
-    text = _LINE_BREAK.sub("\n", text)
-    return text.strip()
+    paragraphs: list[str] = []
+    lines: list[str] = []
+    for line in text.replace("\u200b", "").split("\n"):
+        words = line.split()
+        if words:
+            lines.append(" ".join(words))
+        elif lines:
+            paragraphs.append("\n".join(lines))
+            lines = []
+    if lines:
+        paragraphs.append("\n".join(lines))
+    return "\n\n".join(paragraphs)
 
 
 def single_line(text: str) -> str:
@@ -95,14 +86,14 @@ def strip_boilerplate(text: str) -> str:
     A trailing paragraph goes when it is short and either names a known
     boilerplate phrase or is mostly a bare URL; at most three are dropped.
     """
-    paragraphs = [p for p in re.split(r"\n+", text) if p.strip()]
     for _ in range(3):
-        if len(paragraphs) < 2 or not _is_boilerplate(paragraphs[-1]):
+        cut = text.rfind("\n")
+        if cut < 0 or not _is_boilerplate(text[cut + 1 :]):
             break
-        paragraphs.pop()
-    if len(paragraphs) == 1 and _is_boilerplate(paragraphs[0]) and _URL.search(paragraphs[0]):
+        text = text[:cut].rstrip()
+    if "\n" not in text and _is_boilerplate(text) and _URL.search(text):
         return ""
-    return "\n\n".join(paragraphs)
+    return text
 
 
 def _is_boilerplate(paragraph: str) -> bool:

@@ -156,8 +156,15 @@ class Watcher:
         state = await self._store.source_state(source.settings.name)
         wait = _until(state.next_fetch_at, self._clock())
         while not await stopped_within(stop, wait):
-            report = await self.check(source)
-            state = await self._store.source_state(source.settings.name)
+            try:
+                report = await self.check(source)
+                state = await self._store.source_state(source.settings.name)
+            except Exception:
+                # The database is away, or a bug: this source tries again later,
+                # and no other source notices.
+                log.exception("source %s: check failed", source.settings.name)
+                wait = source.settings.interval
+                continue
             wait = _until(state.next_fetch_at, self._clock())
             if report.skipped:
                 # Look again after the other process's fetch has rescheduled it.
@@ -194,7 +201,13 @@ class Watcher:
             return await self._failed(source, state, now, f"internal error: {type(exc).__name__}")
         for problem in result.problems:
             log.warning("source %s: %s", name, problem)
-        return await self._succeeded(source, state, result, now)
+        try:
+            return await self._succeeded(source, state, result, now)
+        except StoreError:
+            raise
+        except Exception as exc:
+            log.exception("source %s: unexpected error reading entries", name)
+            return await self._failed(source, state, now, f"internal error: {type(exc).__name__}")
 
     async def _succeeded(
         self, source: Source, state: SourceState, result: FetchResult, now: datetime

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     and_,
     bindparam,
@@ -172,61 +173,50 @@ def post_keys(post: Post) -> list[str]:
 
 
 async def plan_post(conn: AsyncConnection, post_id: int, post: Post, now: datetime) -> int:
-    """One outbox row per active subscribed chat, in one INSERT … SELECT; returns the count."""
+    """One outbox row per active subscribed chat whose keywords let it through."""
+    # A chat that reads a daily digest gets its alerts held for it.
+    state = case(
+        (chats.c.digest_at.is_not(None), DeliveryState.HELD.value),
+        else_=DeliveryState.PENDING.value,
+    )
+    who = and_(subscriber_condition(post_keys(post)), keywords_condition(conn, post))
     priority = PRIORITY_BREAKING if post.breaking else PRIORITY_NORMAL
-    chosen = select(
-        literal(post_id).label("post_id"),
-        chats.c.id,
-        chats.c.platform,
-        literal(priority).label("priority"),
-        # A chat that reads a daily digest gets its alerts held for it.
-        case(
-            (chats.c.digest_at.is_not(None), DeliveryState.HELD.value),
-            else_=DeliveryState.PENDING.value,
-        ).label("state"),
-        literal(0).label("attempts"),
-        literal(now, deliveries.c.next_attempt_at.type).label("next_attempt_at"),
-        literal(now, deliveries.c.created_at.type).label("created_at"),
-    ).where(subscriber_condition(post_keys(post)), keywords_condition(conn, post))
-    columns = [
-        "post_id",
-        "chat_id",
-        "platform",
-        "priority",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ]
-    result = await conn.execute(insert(deliveries).from_select(columns, chosen))
-    return result.rowcount or 0
+    return await _plan(conn, deliveries.c.post_id, post_id, priority, state, who, now)
 
 
 async def plan_broadcast(
     conn: AsyncConnection, broadcast_id: int, keys: Sequence[str] | None, now: datetime
 ) -> int:
     """Outbox rows for a broadcast: every active chat, or the subscribers of `keys`."""
-    condition = chats.c.active if keys is None else subscriber_condition(keys)
+    who = chats.c.active if keys is None else subscriber_condition(keys)
+    state = literal(DeliveryState.PENDING.value)
+    return await _plan(
+        conn, deliveries.c.broadcast_id, broadcast_id, PRIORITY_BROADCAST, state, who, now
+    )
+
+
+async def _plan(
+    conn: AsyncConnection,
+    what: Column[Any],
+    what_id: int,
+    priority: int,
+    state: ColumnElement[str],
+    who: ColumnElement[bool],
+    now: datetime,
+) -> int:
+    """INSERT … SELECT: one row for every chat `who` selects, in one statement."""
     chosen = select(
-        literal(broadcast_id).label("broadcast_id"),
+        literal(what_id).label(what.name),
         chats.c.id,
         chats.c.platform,
-        literal(0).label("priority"),
-        literal(DeliveryState.PENDING.value).label("state"),
+        literal(priority).label("priority"),
+        state.label("state"),
         literal(0).label("attempts"),
         literal(now, deliveries.c.next_attempt_at.type).label("next_attempt_at"),
         literal(now, deliveries.c.created_at.type).label("created_at"),
-    ).where(condition)
-    columns = [
-        "broadcast_id",
-        "chat_id",
-        "platform",
-        "priority",
-        "state",
-        "attempts",
-        "next_attempt_at",
-        "created_at",
-    ]
+    ).where(who)
+    columns = [what.name, "chat_id", "platform", "priority", "state", "attempts"]
+    columns += ["next_attempt_at", "created_at"]
     result = await conn.execute(insert(deliveries).from_select(columns, chosen))
     return result.rowcount or 0
 

@@ -25,3 +25,17 @@ async def store(database_url: str) -> AsyncIterator[Store]:
     async with open_store(database_url) as opened:
         await upgrade(opened.engine)
         yield opened
+
+
+def example_config(folder: Path, *, backfill: int = 0) -> Path:
+    """A config file in `folder`: a fresh SQLite database and the bundled example posts."""
+    config = folder / "newsbot.toml"
+    config.write_text(
+        f'database_url = "sqlite+aiosqlite:///{folder / "bot.db"}"\n'
+        "[[sources]]\n"
+        'name = "newsdao"\n'
+        f'path = "{EXAMPLES}"\n'
+        'site_url = "https://newsdao.kr"\n'
+        f"backfill = {backfill}\n"
+    )
+    return config

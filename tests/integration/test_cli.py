@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import EXAMPLES, SEED
+from tests.conftest import EXAMPLES, SEED, example_config
 
 NEWSBOT = [sys.executable, "-m", "bot.cli"]
 
@@ -83,15 +83,7 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
 
 
 def config_for(tmp_path: Path) -> Path:
-    config = tmp_path / "newsbot.toml"
-    config.write_text(
-        f'database_url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
-        "[[sources]]\n"
-        'name = "newsdao"\n'
-        f'path = "{EXAMPLES}"\n'
-        'site_url = "https://newsdao.kr"\n'
-    )
-    return config
+    return example_config(tmp_path, backfill=0)
 
 
 def test_stats_sources_and_broadcast_from_the_shell(tmp_path: Path) -> None:

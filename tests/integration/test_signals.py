@@ -9,22 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLES
+from tests.conftest import example_config
 
 RULE = "─" * 60
 
 
 def config_for(tmp_path: Path) -> Path:
-    config = tmp_path / "newsbot.toml"
-    config.write_text(
-        f'database_url = "sqlite+aiosqlite:///{tmp_path / "bot.db"}"\n'
-        "[[sources]]\n"
-        'name = "newsdao"\n'
-        f'path = "{EXAMPLES}"\n'
-        'site_url = "https://newsdao.kr"\n'
-        "backfill = 10\n"
-    )
-    return config
+    return example_config(tmp_path, backfill=10)
 
 
 async def start(config: Path) -> asyncio.subprocess.Process:

@@ -129,3 +129,8 @@ def test_an_entry_with_neither_title_nor_text_is_skipped() -> None:
 def test_an_entity_cut_in_half_by_the_cms_is_dropped() -> None:
     post = normalize(entry(summary="반도체 수출이 늘었다 &hel"), RULES, now=NOW, seen_at=NOW)
     assert post.excerpt == "반도체 수출이 늘었다"
+
+
+def test_a_link_with_a_broken_port_is_skipped_not_a_crash() -> None:
+    with pytest.raises(Skipped, match="no usable http"):
+        normalize(entry(link="http://newsdao.kr:abc/a", guid="g"), RULES, now=NOW, seen_at=NOW)
