@@ -33,6 +33,7 @@ from bot.models import (
     Reply,
     RetryAfter,
     Sent,
+    ThreadGone,
     TransientFailure,
 )
 from handlers.base import Inbox, PlatformLimits
@@ -43,6 +44,7 @@ from handlers.discord_commands import (
     sendable,
     sync_commands,
 )
+from handlers.discord_habits import define_habits
 from handlers.discord_render import ButtonIds, alert_embed
 
 log = logging.getLogger(__name__)
@@ -54,6 +56,16 @@ GONE_CODES: Mapping[int, str] = {
     50013: "missing permissions",
     10003: "unknown channel",
     50007: "cannot send messages to this user",
+    # A forum or voice channel never takes a message (a thread's fallback can land there).
+    40058: "cannot send messages in a forum channel",
+    50008: "cannot send messages in a non-text channel",
+}
+#: For a chat that lives in a thread, these (and every gone code) mean the thread is gone
+#: for us: the core then falls back to the parent channel once. An archived thread that is
+#: not locked takes messages (posting unarchives it), so only a locked one answers 50083.
+THREAD_GONE_CODES: Mapping[int, str] = {
+    **GONE_CODES,
+    50083: "thread archived and locked",
 }
 #: "Unknown Message": for a deletion, the message is already gone.
 UNKNOWN_MESSAGE = 10008
@@ -185,6 +197,7 @@ class DiscordAdapter:
         client.http.max_ratelimit_timeout = INLINE_RATE_LIMIT_WAIT
         tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
         await define_commands(tree, interactions)
+        define_habits(tree, interactions)
         self._client = client
         try:
             await self._login(client)
@@ -268,7 +281,10 @@ class DiscordAdapter:
         return client.ws is not None and client.ws.open
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
-        """Post the alert as one embed; nobody is ever pinged."""
+        """Post the alert as one embed, into the chat's thread if it has one; nobody is pinged.
+
+        A thread that is deleted, locked or out of reach is `ThreadGone`, not `ChatGone`.
+        """
         embed = alert_embed(alert, chat.language)
         return await self._post(chat, {"embed": embed})
 
@@ -287,7 +303,7 @@ class DiscordAdapter:
             await message.edit(embed=embed, allowed_mentions=NO_PINGS)
             return message_id
 
-        return await self._outcome(edited())
+        return await self._outcome(edited(), threaded=chat.thread_id is not None)
 
     async def delete(self, chat: Chat, message_id: str) -> Outcome:
         """Take a sent message back; one that is already gone counts as taken back."""
@@ -303,7 +319,7 @@ class DiscordAdapter:
                     raise
             return message_id
 
-        return await self._outcome(deleted())
+        return await self._outcome(deleted(), threaded=chat.thread_id is not None)
 
     async def _post(self, chat: Chat, parts: dict[str, Any]) -> Outcome:
         channel = self._channel(chat)
@@ -314,14 +330,14 @@ class DiscordAdapter:
             message = await channel.send(allowed_mentions=NO_PINGS, **parts)
             return str(message.id)
 
-        return await self._outcome(posted())
+        return await self._outcome(posted(), threaded=chat.thread_id is not None)
 
     def _channel(self, chat: Chat) -> discord.PartialMessageable | None:
+        """Where the chat's messages go: its thread (a channel of its own) or the channel."""
         if self._client is None:
             raise RuntimeError("DiscordAdapter used before start")
-        return (
-            self._client.get_partial_messageable(int(chat.chat_id)) if _id(chat.chat_id) else None
-        )
+        target = chat.thread_id or chat.chat_id
+        return self._client.get_partial_messageable(int(target)) if _id(target) else None
 
     def _message(self, chat: Chat, message_id: str) -> discord.PartialMessage | None:
         channel = self._channel(chat)
@@ -329,15 +345,18 @@ class DiscordAdapter:
             return None
         return channel.get_partial_message(int(message_id))
 
-    async def _outcome(self, request: Awaitable[str]) -> Outcome:
-        """How one request went: the one place discord.py's errors become outcomes."""
+    async def _outcome(self, request: Awaitable[str], *, threaded: bool = False) -> Outcome:
+        """How one request went: the one place discord.py's errors become outcomes.
+
+        `threaded`: the request went to the chat's thread, so a gone target is the thread.
+        """
         try:
             async with asyncio.timeout(self._send_timeout):
                 message_id = await request
         except discord.RateLimited as exc:
             return RetryAfter(exc.retry_after, everywhere=self._limited_everywhere())
         except discord.HTTPException as exc:
-            return _refusal(exc)
+            return _refusal(exc, threaded=threaded)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             return TransientFailure(f"network: {_describe(exc)}")
         return Sent(message_id)
@@ -378,7 +397,9 @@ def _gateway_ended(task: asyncio.Task[None]) -> None:
         )
 
 
-def _refusal(exc: discord.HTTPException) -> Outcome:
+def _refusal(exc: discord.HTTPException, *, threaded: bool) -> Outcome:
+    if threaded and exc.code in THREAD_GONE_CODES:
+        return ThreadGone(f"discord {exc.status}/{exc.code}: {THREAD_GONE_CODES[exc.code]}")
     if exc.code in GONE_CODES:
         return ChatGone(f"discord {exc.status}/{exc.code}: {GONE_CODES[exc.code]}")
     if exc.status == 429:

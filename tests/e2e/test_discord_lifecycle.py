@@ -32,6 +32,15 @@ COMMAND_NAMES = {
     "broadcast",
     "recall",
     "stats",
+    "filter",
+    "quiet",
+    "digest",
+    "settings",
+    "sources",
+    "addsource",
+    "removesource",
+    "pausesource",
+    "resumesource",
 }
 
 
