@@ -42,10 +42,10 @@ from handlers.discord_commands import (
     define_commands,
     message_parts,
     sendable,
-    sync_commands,
 )
 from handlers.discord_habits import define_habits
 from handlers.discord_render import ButtonIds, alert_embed
+from handlers.discord_sync import sync_commands
 
 log = logging.getLogger(__name__)
 
