@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import aiohttp
@@ -25,7 +25,6 @@ from bot.errors import ConfigError, NewsbotError
 from bot.models import (
     Alert,
     Chat,
-    ChatGone,
     Language,
     Outcome,
     Platform,
@@ -33,7 +32,6 @@ from bot.models import (
     Reply,
     RetryAfter,
     Sent,
-    ThreadGone,
     TransientFailure,
 )
 from handlers.base import Inbox, PlatformLimits
@@ -43,30 +41,13 @@ from handlers.discord_commands import (
     message_parts,
     sendable,
 )
+from handlers.discord_errors import describe, refusal, seconds
 from handlers.discord_habits import define_habits
 from handlers.discord_render import ButtonIds, alert_embed
 from handlers.discord_sync import sync_commands
 
 log = logging.getLogger(__name__)
 
-#: Discord's JSON error codes that mean the chat is gone for us: sending there again
-#: only counts towards Discord's ban for 10,000 invalid requests in 10 minutes.
-GONE_CODES: Mapping[int, str] = {
-    50001: "missing access",
-    50013: "missing permissions",
-    10003: "unknown channel",
-    50007: "cannot send messages to this user",
-    # A forum or voice channel never takes a message (a thread's fallback can land there).
-    40058: "cannot send messages in a forum channel",
-    50008: "cannot send messages in a non-text channel",
-}
-#: For a chat that lives in a thread, these (and every gone code) mean the thread is gone
-#: for us: the core then falls back to the parent channel once. An archived thread that is
-#: not locked takes messages (posting unarchives it), so only a locked one answers 50083.
-THREAD_GONE_CODES: Mapping[int, str] = {
-    **GONE_CODES,
-    50083: "thread archived and locked",
-}
 #: "Unknown Message": for a deletion, the message is already gone.
 UNKNOWN_MESSAGE = 10008
 NO_PINGS = discord.AllowedMentions.none()
@@ -214,7 +195,7 @@ class DiscordAdapter:
         except discord.LoginFailure as exc:
             raise ConfigError("Discord refused the bot token (discord.token)") from exc
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            raise NewsbotError(f"cannot reach Discord: {_describe(exc)}") from exc
+            raise NewsbotError(f"cannot reach Discord: {describe(exc)}") from exc
 
     async def _until_ready(self, client: _Client, gateway: asyncio.Task[None]) -> None:
         ready = asyncio.create_task(client.wait_until_ready())
@@ -229,7 +210,7 @@ class DiscordAdapter:
         error = gateway.exception() if gateway in done else None
         if isinstance(error, discord.ConnectionClosed) and error.code == 4004:
             raise ConfigError("Discord refused the bot token (discord.token)") from error
-        raise NewsbotError(f"Discord gateway not ready: {_describe(error)}") from error
+        raise NewsbotError(f"Discord gateway not ready: {describe(error)}") from error
 
     async def stop(self) -> None:
         """Close the gateway and the HTTP session; idempotent."""
@@ -356,9 +337,9 @@ class DiscordAdapter:
         except discord.RateLimited as exc:
             return RetryAfter(exc.retry_after, everywhere=self._limited_everywhere())
         except discord.HTTPException as exc:
-            return _refusal(exc, threaded=threaded)
+            return refusal(exc, threaded=threaded)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return TransientFailure(f"network: {_describe(exc)}")
+            return TransientFailure(f"network: {describe(exc)}")
         return Sent(message_id)
 
     # --- global rate limits ------------------------------------------------------------
@@ -378,7 +359,7 @@ class DiscordAdapter:
             return
         headers = response.headers
         if headers.get("X-RateLimit-Global") or headers.get("X-RateLimit-Scope") == "global":
-            pause = _seconds(headers.get("Retry-After"))
+            pause = seconds(headers.get("Retry-After"))
             now = asyncio.get_running_loop().time()
             self._global_until = max(self._global_until, now + pause)
 
@@ -393,44 +374,10 @@ def _gateway_ended(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error(
             "Discord gateway stopped; slash commands are not received: %s",
-            _describe(task.exception()),
+            describe(task.exception()),
         )
-
-
-def _refusal(exc: discord.HTTPException, *, threaded: bool) -> Outcome:
-    if threaded and exc.code in THREAD_GONE_CODES:
-        return ThreadGone(f"discord {exc.status}/{exc.code}: {THREAD_GONE_CODES[exc.code]}")
-    if exc.code in GONE_CODES:
-        return ChatGone(f"discord {exc.status}/{exc.code}: {GONE_CODES[exc.code]}")
-    if exc.status == 429:
-        # A 429 without `Via` is Cloudflare's ban on the whole bot, not a bucket.
-        seconds = _seconds(exc.response.headers.get("Retry-After"), default=60.0)
-        return RetryAfter(seconds, everywhere=True)
-    if exc.status >= 500:
-        return TransientFailure(f"discord {exc.status}")
-    if exc.status == 401:
-        # The token was reset while running: no message is at fault, so none is dropped.
-        log.error("Discord refuses the bot token now (401); alerts wait for a new one")
-        return TransientFailure("discord 401: token refused")
-    return Rejected(f"discord {exc.status}/{exc.code}: {exc.text[:200]}")
 
 
 def _id(text: str) -> bool:
     """Whether `text` can be a Discord id (a snowflake) at all."""
     return text.isascii() and text.isdigit() and len(text) <= 20
-
-
-def _seconds(value: str | None, *, default: float = 1.0) -> float:
-    try:
-        return max(float(value), 0.0) if value else default
-    except ValueError:
-        return default
-
-
-def _describe(exc: BaseException | None) -> str:
-    """An exception in a few words for a log line: its type and Discord's status/code."""
-    if exc is None:
-        return "timed out"
-    if isinstance(exc, discord.HTTPException):
-        return f"{type(exc).__name__} {exc.status}/{exc.code}"
-    return type(exc).__name__
