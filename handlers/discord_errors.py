@@ -18,8 +18,8 @@ GONE_CODES: Mapping[int, str] = {
     50013: "missing permissions",
     10003: "unknown channel",
     50007: "cannot send messages to this user",
-    # A forum or voice channel never takes a message (a thread's fallback can land there).
-    40058: "cannot send messages in a forum channel",
+    # A forum or voice channel never takes a message; a forum post's fallback lands there
+    # (the live API answers 50008 for a forum, not the documented 40058).
     50008: "cannot send messages in a non-text channel",
 }
 #: For a chat that lives in a thread, these (and every gone code) mean the thread is gone
@@ -29,6 +29,9 @@ THREAD_GONE_CODES: Mapping[int, str] = {
     **GONE_CODES,
     50083: "thread archived and locked",
 }
+#: "Cannot message this thread until after the post author has sent an initial message":
+#: a forum post seconds old. It passes, so it is a retry, never a reason to give up.
+POST_NOT_READY = 40058
 
 
 def refusal(exc: discord.HTTPException, *, threaded: bool) -> Outcome:
@@ -37,6 +40,8 @@ def refusal(exc: discord.HTTPException, *, threaded: bool) -> Outcome:
         return ThreadGone(f"discord {exc.status}/{exc.code}: {THREAD_GONE_CODES[exc.code]}")
     if exc.code in GONE_CODES:
         return ChatGone(f"discord {exc.status}/{exc.code}: {GONE_CODES[exc.code]}")
+    if exc.code == POST_NOT_READY:
+        return TransientFailure(f"discord {exc.status}/{exc.code}: forum post not ready yet")
     if exc.status == 429:
         # A 429 without `Via` is Cloudflare's ban on the whole bot, not a bucket.
         wait = seconds(exc.response.headers.get("Retry-After"), default=60.0)

@@ -320,9 +320,16 @@ async def test_an_unknown_channel_without_a_thread_is_still_chat_gone() -> None:
 
 async def test_a_forum_channel_that_refuses_messages_is_chat_gone() -> None:
     async with FakeDiscord() as fake, running_adapter(fake) as adapter:
-        fake.fail("POST", MESSAGES, 400, code=40058)
+        fake.fail("POST", MESSAGES, 400, code=50008)
         outcome = await adapter.send(channel(), BREAKING)
-    assert outcome == ChatGone("discord 400/40058: cannot send messages in a forum channel")
+    assert outcome == ChatGone("discord 400/50008: cannot send messages in a non-text channel")
+
+
+async def test_a_forum_post_too_young_to_take_messages_is_tried_again_later() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        fake.fail("POST", rf"/channels/{THREAD}/messages", 400, code=40058)
+        outcome = await adapter.send(in_thread(), BREAKING)
+    assert outcome == TransientFailure("discord 400/40058: forum post not ready yet")
 
 
 async def test_an_alert_in_a_thread_is_edited_and_deleted_in_the_thread() -> None:

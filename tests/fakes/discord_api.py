@@ -518,7 +518,8 @@ class FakeDiscord:
         if channel in self.deleted:
             return 404, {"code": 10003, "message": "Unknown Channel"}
         if any(channel in g.forums for g in self.guilds):
-            return 400, {"code": 40058, "message": "Cannot send messages in a forum channel"}
+            # What the live API answers (the docs' 40058 is used for young forum posts).
+            return 400, {"code": 50008, "message": "Cannot send messages in a non-text channel"}
         thread = self.threads.get(channel)
         if thread is not None and thread.archived and thread.locked:
             return 400, {"code": 50083, "message": "Thread is archived"}
