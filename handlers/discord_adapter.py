@@ -2,10 +2,16 @@
 
 The client runs in newsbot's own event loop: `start()` logs in, syncs the slash
 commands if their definitions changed, runs the gateway in a task and returns
-once Discord says the bot is ready; `stop()` closes it. Slash commands and
-button presses become `Invocation`s for the core's `Inbox` (see
-`discord_commands`); `send` and `reply` return an `Outcome`, discord.py's
-exceptions translated in one place, `_outcome`.
+once Discord says the bot is ready; `stop()` closes it. Slash commands,
+button presses and menu choices become `Invocation`s for the core's `Inbox` (see
+`discord_commands`, `discord_habits`, `discord_settings`); `send` and `reply`
+return an `Outcome`, discord.py's exceptions translated in one place, `_outcome`
+(with `discord_errors`).
+
+A chat with a `thread_id` is a thread or forum post inside the channel `chat_id`:
+its messages go to the thread (a channel of its own on Discord), and when the
+thread is deleted, locked or out of reach the outcome is `ThreadGone`, so the core
+falls back to the parent channel once and says so.
 """
 
 from __future__ import annotations

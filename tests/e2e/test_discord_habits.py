@@ -37,6 +37,7 @@ FORUM = 700_009
 GUILD = 800_000_000_000_000_001
 #: A thread that was open when the bot connected (it arrives in GUILD_CREATE).
 OPEN_THREAD = 710_001
+SEOUL_MIDNIGHT = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)  # 00:00 KST on the 30th
 
 
 @dataclass
@@ -113,6 +114,9 @@ def headlines(stack: Stack, channel: int) -> list[str]:
         ({"action": "list"}, "키워드 (제목·요약에 있어야 함): 없음\n제외 키워드: 없음"),
         ({"action": "clear"}, "키워드 0개를 모두 지웠습니다."),
         ({"action": "add"}, "사용법: /filter add 낱말"),
+        ({"action": "add", "word": "가" * 500}, "키워드를 쓸 수 없습니다: keyword over 100"),
+        ({"action": "add", "word": "a\x00b"}, "입력에 제어 문자가 들어 있습니다."),
+        ({"action": "exclude", "word": "!!!"}, "키워드를 쓸 수 없습니다: keyword has no letters"),
     ],
 )
 async def test_each_filter_action_reaches_the_core_and_is_answered(
@@ -171,9 +175,42 @@ async def test_quiet_reaches_the_core_and_is_answered(
 
 
 async def test_quiet_all_holds_breaking_news_too(stack: Stack) -> None:
-    await stack.ask("quiet", {"hours": "00:00-23:59", "all": True})
+    await stack.ask("quiet", {"hours": "23:00-07:00", "all": True})
     chat = await stack.store.find_chat("discord", str(CHANNEL))
     assert chat is not None and chat.quiet is not None and chat.quiet.hold_breaking
+
+
+async def test_quiet_hours_hold_alerts_then_release_one_digest_embed(stack: Stack) -> None:
+    await stack.ask("subscribe", {"category": "all"})
+    await stack.ask("quiet", {"hours": "23:00-07:00"})
+    night = SEOUL_MIDNIGHT + timedelta(hours=2)
+    await stack.store.ingest(
+        SourceState("newsroom", initialized=True),
+        [
+            make_post(1, title="밤 기사", published_at=night),
+            make_post(2, title="밤 속보", breaking=True, published_at=night),
+        ],
+    )
+    await dispatcher_at(stack, night).drain()
+    assert headlines(stack, CHANNEL) == ["밤 속보"], "breaking news still comes at once"
+    morning = SEOUL_MIDNIGHT + timedelta(hours=7, minutes=1)
+    assert await Digester(stack.store, clock=lambda: night).run_once() == 0
+    assert await Digester(stack.store, clock=lambda: morning).run_once() == 1
+    await dispatcher_at(stack, morning).drain()
+    assert headlines(stack, CHANNEL) == ["밤 속보", "📰 뉴스 다이제스트 (1)"]
+    digest = stack.fake.messages[CHANNEL][-1]["embeds"][0]["description"]
+    assert digest.startswith("[밤 기사](https://news.example.kr/articles/1)")
+
+
+def dispatcher_at(stack: Stack, now: datetime) -> Dispatcher:
+    return Dispatcher(
+        stack.store,
+        [stack.adapter],
+        DeliverySettings(),
+        owner="test",
+        rng=random.Random(1),
+        clock=lambda: now,
+    )
 
 
 @pytest.mark.parametrize(
