@@ -143,15 +143,18 @@ class Interactions:
         if custom_id.startswith(ButtonIds.MENU):
             values = _data(interaction).get("values")
             chosen = values[0] if isinstance(values, list) and values else ""
-            await self._run_pressed(interaction, str(chosen), menu=True)
+            await self._run_pressed(interaction, str(chosen), on_settings=True)
         elif custom_id.startswith((ButtonIds.PREFIX, ButtonIds.KEPT)):
-            await self._run_pressed(interaction, custom_id, menu=False)
+            on_settings = _has_menus(interaction.message)
+            await self._run_pressed(interaction, custom_id, on_settings=on_settings)
 
-    async def _run_pressed(self, interaction: Interaction, encoded: str, *, menu: bool) -> None:
+    async def _run_pressed(
+        self, interaction: Interaction, encoded: str, *, on_settings: bool
+    ) -> None:
         """Run the command a button or a menu option stands for.
 
-        A menu sits under `/settings`: its answer goes to the chooser alone and the
-        settings are redrawn in place, so they always show what is set.
+        Under `/settings` (the message with menus) the answer goes to the chooser
+        alone and the settings are redrawn in place, so they always show what is set.
         """
         if not await _defer(interaction, ephemeral=False, thinking=False):
             return
@@ -162,7 +165,7 @@ class Interactions:
             return
         invocation = invocation_of(interaction, *decoded)
         reply = await self._ask(invocation)
-        if not menu:
+        if not on_settings:
             parts = await self._parts(invocation, reply)
             await self._answer(interaction, reply, parts, deferred_private=False, on_message=True)
             return
@@ -260,6 +263,13 @@ async def _defer(interaction: Interaction, *, ephemeral: bool, thinking: bool) -
         log.warning("could not defer /%s: %s", _name(interaction), type(exc).__name__)
         return False
     return True
+
+
+def _has_menus(message: discord.Message | None) -> bool:
+    """Whether `message` carries our select menus: then it is the settings message."""
+    rows = message.components if message is not None else []
+    children = [child for row in rows for child in getattr(row, "children", ())]
+    return any(str(getattr(c, "custom_id", "")).startswith(ButtonIds.MENU) for c in children)
 
 
 def _data(interaction: Interaction) -> Mapping[str, object]:

@@ -299,6 +299,22 @@ async def test_choosing_a_category_in_settings_toggles_it_in_place(stack: Stack)
     assert stack.fake.requests_to("PATCH", r"/webhooks/\d+/[^/]+/messages/@original")
 
 
+async def test_the_quiet_off_button_under_settings_redraws_them_in_place(stack: Stack) -> None:
+    await stack.ask("quiet", {"hours": "23:00-07:00"})
+    settings = await stack.answer("settings")
+    assert settings["content"].splitlines()[4] == "조용한 시간: 23:00-07:00"
+    buttons = [i for row in settings["components"] for i in row["components"] if i["type"] == 2]
+    button = next(b for b in buttons if b["label"] == "조용한 시간 끄기")
+    pressed = await stack.fake.press(button["custom_id"], settings)
+    await stack.fake.wait_until(lambda: len(pressed.messages) == 2, what="redraw and answer")
+    redrawn, confirmation = pressed.messages
+    assert redrawn["content"].splitlines()[4] == "조용한 시간: 끔"
+    labels = [i.get("label") for row in redrawn["components"] for i in row["components"]]
+    assert "조용한 시간 끄기" not in labels
+    assert confirmation["content"] == "조용한 시간을 껐습니다."
+    assert confirmation["flags"] & EPHEMERAL
+
+
 async def test_a_settings_menu_keeps_within_discords_25_options(stack: Stack) -> None:
     names = tuple(f"분야{n:02}" for n in range(40))
     await stack.store.ingest(SourceState("newsroom"), [make_post(1, categories=names)])
