@@ -46,16 +46,16 @@ def filter_args(action: str, word: str | None) -> str:
 def quiet_args(hours: str, hold_breaking: bool) -> str:
     """`23:00-07:00` plus ` all` when breaking news must wait too; `off` stays `off`."""
     text = " ".join(hours.split())
-    if text.lower() == "off" or not hold_breaking:
-        return text
-    return f"{text} all"
+    if text.lower() == "off":
+        return "off"
+    return f"{text} all" if hold_breaking else text
 
 
 def digest_args(at: str) -> str:
     """`08:00` → `daily 08:00`; `off` and an already written `daily 08:00` stay as they are."""
     text = " ".join(at.split())
     if text.lower() == "off" or text.lower().startswith("daily"):
-        return text
+        return text.lower()
     return f"daily {text}"
 
 

@@ -164,6 +164,7 @@ async def test_a_member_without_manage_channels_cannot_set_filters(stack: Stack)
         ({"hours": "23:00-07:00"}, "조용한 시간: 23:00-07:00 (Asia/Seoul)"),
         ({"hours": "23:00-07:00", "all": True}, "조용한 시간: 23:00-07:00 (Asia/Seoul)"),
         ({"hours": "off"}, "조용한 시간을 껐습니다."),
+        ({"hours": "OFF", "all": True}, "조용한 시간을 껐습니다."),
         ({"hours": "25:00-07:00"}, "사용법: /quiet"),
         ({"hours": "abc"}, "사용법: /quiet"),
     ],
@@ -219,6 +220,7 @@ def dispatcher_at(stack: Stack, now: datetime) -> Dispatcher:
         ("08:00", "매일 08:00 (Asia/Seoul)에"),
         ("daily 07:30", "매일 07:30 (Asia/Seoul)에"),
         ("off", "다이제스트를 껐습니다."),
+        (" Off ", "다이제스트를 껐습니다."),
         ("8시", "사용법: /digest"),
     ],
 )
