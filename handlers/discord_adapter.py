@@ -2,17 +2,23 @@
 
 The client runs in newsbot's own event loop: `start()` logs in, syncs the slash
 commands if their definitions changed, runs the gateway in a task and returns
-once Discord says the bot is ready; `stop()` closes it. Slash commands and
-button presses become `Invocation`s for the core's `Inbox` (see
-`discord_commands`); `send` and `reply` return an `Outcome`, discord.py's
-exceptions translated in one place, `_outcome`.
+once Discord says the bot is ready; `stop()` closes it. Slash commands,
+button presses and menu choices become `Invocation`s for the core's `Inbox` (see
+`discord_commands`, `discord_habits`, `discord_settings`); `send` and `reply`
+return an `Outcome`, discord.py's exceptions translated in one place, `_outcome`
+(with `discord_errors`).
+
+A chat with a `thread_id` is a thread or forum post inside the channel `chat_id`:
+its messages go to the thread (a channel of its own on Discord), and when the
+thread is deleted, locked or out of reach the outcome is `ThreadGone`, so the core
+falls back to the parent channel once and says so.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import aiohttp
@@ -25,7 +31,6 @@ from bot.errors import ConfigError, NewsbotError
 from bot.models import (
     Alert,
     Chat,
-    ChatGone,
     Language,
     Outcome,
     Platform,
@@ -41,20 +46,14 @@ from handlers.discord_commands import (
     define_commands,
     message_parts,
     sendable,
-    sync_commands,
 )
+from handlers.discord_errors import describe, refusal, seconds
+from handlers.discord_habits import define_habits
 from handlers.discord_render import ButtonIds, alert_embed
+from handlers.discord_sync import sync_commands
 
 log = logging.getLogger(__name__)
 
-#: Discord's JSON error codes that mean the chat is gone for us: sending there again
-#: only counts towards Discord's ban for 10,000 invalid requests in 10 minutes.
-GONE_CODES: Mapping[int, str] = {
-    50001: "missing access",
-    50013: "missing permissions",
-    10003: "unknown channel",
-    50007: "cannot send messages to this user",
-}
 #: "Unknown Message": for a deletion, the message is already gone.
 UNKNOWN_MESSAGE = 10008
 NO_PINGS = discord.AllowedMentions.none()
@@ -185,6 +184,7 @@ class DiscordAdapter:
         client.http.max_ratelimit_timeout = INLINE_RATE_LIMIT_WAIT
         tree: app_commands.CommandTree[Any] = app_commands.CommandTree(client)
         await define_commands(tree, interactions)
+        define_habits(tree, interactions)
         self._client = client
         try:
             await self._login(client)
@@ -201,7 +201,7 @@ class DiscordAdapter:
         except discord.LoginFailure as exc:
             raise ConfigError("Discord refused the bot token (discord.token)") from exc
         except (discord.HTTPException, aiohttp.ClientError, OSError) as exc:
-            raise NewsbotError(f"cannot reach Discord: {_describe(exc)}") from exc
+            raise NewsbotError(f"cannot reach Discord: {describe(exc)}") from exc
 
     async def _until_ready(self, client: _Client, gateway: asyncio.Task[None]) -> None:
         ready = asyncio.create_task(client.wait_until_ready())
@@ -216,7 +216,7 @@ class DiscordAdapter:
         error = gateway.exception() if gateway in done else None
         if isinstance(error, discord.ConnectionClosed) and error.code == 4004:
             raise ConfigError("Discord refused the bot token (discord.token)") from error
-        raise NewsbotError(f"Discord gateway not ready: {_describe(error)}") from error
+        raise NewsbotError(f"Discord gateway not ready: {describe(error)}") from error
 
     async def stop(self) -> None:
         """Close the gateway and the HTTP session; idempotent."""
@@ -268,7 +268,10 @@ class DiscordAdapter:
         return client.ws is not None and client.ws.open
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
-        """Post the alert as one embed; nobody is ever pinged."""
+        """Post the alert as one embed, into the chat's thread if it has one; nobody is pinged.
+
+        A thread that is deleted, locked or out of reach is `ThreadGone`, not `ChatGone`.
+        """
         embed = alert_embed(alert, chat.language)
         return await self._post(chat, {"embed": embed})
 
@@ -287,7 +290,7 @@ class DiscordAdapter:
             await message.edit(embed=embed, allowed_mentions=NO_PINGS)
             return message_id
 
-        return await self._outcome(edited())
+        return await self._outcome(edited(), threaded=chat.thread_id is not None)
 
     async def delete(self, chat: Chat, message_id: str) -> Outcome:
         """Take a sent message back; one that is already gone counts as taken back."""
@@ -303,7 +306,7 @@ class DiscordAdapter:
                     raise
             return message_id
 
-        return await self._outcome(deleted())
+        return await self._outcome(deleted(), threaded=chat.thread_id is not None)
 
     async def _post(self, chat: Chat, parts: dict[str, Any]) -> Outcome:
         channel = self._channel(chat)
@@ -314,14 +317,14 @@ class DiscordAdapter:
             message = await channel.send(allowed_mentions=NO_PINGS, **parts)
             return str(message.id)
 
-        return await self._outcome(posted())
+        return await self._outcome(posted(), threaded=chat.thread_id is not None)
 
     def _channel(self, chat: Chat) -> discord.PartialMessageable | None:
+        """Where the chat's messages go: its thread (a channel of its own) or the channel."""
         if self._client is None:
             raise RuntimeError("DiscordAdapter used before start")
-        return (
-            self._client.get_partial_messageable(int(chat.chat_id)) if _id(chat.chat_id) else None
-        )
+        target = chat.thread_id or chat.chat_id
+        return self._client.get_partial_messageable(int(target)) if _id(target) else None
 
     def _message(self, chat: Chat, message_id: str) -> discord.PartialMessage | None:
         channel = self._channel(chat)
@@ -329,17 +332,20 @@ class DiscordAdapter:
             return None
         return channel.get_partial_message(int(message_id))
 
-    async def _outcome(self, request: Awaitable[str]) -> Outcome:
-        """How one request went: the one place discord.py's errors become outcomes."""
+    async def _outcome(self, request: Awaitable[str], *, threaded: bool = False) -> Outcome:
+        """How one request went: the one place discord.py's errors become outcomes.
+
+        `threaded`: the request went to the chat's thread, so a gone target is the thread.
+        """
         try:
             async with asyncio.timeout(self._send_timeout):
                 message_id = await request
         except discord.RateLimited as exc:
             return RetryAfter(exc.retry_after, everywhere=self._limited_everywhere())
         except discord.HTTPException as exc:
-            return _refusal(exc)
+            return refusal(exc, threaded=threaded)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            return TransientFailure(f"network: {_describe(exc)}")
+            return TransientFailure(f"network: {describe(exc)}")
         return Sent(message_id)
 
     # --- global rate limits ------------------------------------------------------------
@@ -359,7 +365,7 @@ class DiscordAdapter:
             return
         headers = response.headers
         if headers.get("X-RateLimit-Global") or headers.get("X-RateLimit-Scope") == "global":
-            pause = _seconds(headers.get("Retry-After"))
+            pause = seconds(headers.get("Retry-After"))
             now = asyncio.get_running_loop().time()
             self._global_until = max(self._global_until, now + pause)
 
@@ -374,42 +380,10 @@ def _gateway_ended(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and task.exception() is not None:
         log.error(
             "Discord gateway stopped; slash commands are not received: %s",
-            _describe(task.exception()),
+            describe(task.exception()),
         )
-
-
-def _refusal(exc: discord.HTTPException) -> Outcome:
-    if exc.code in GONE_CODES:
-        return ChatGone(f"discord {exc.status}/{exc.code}: {GONE_CODES[exc.code]}")
-    if exc.status == 429:
-        # A 429 without `Via` is Cloudflare's ban on the whole bot, not a bucket.
-        seconds = _seconds(exc.response.headers.get("Retry-After"), default=60.0)
-        return RetryAfter(seconds, everywhere=True)
-    if exc.status >= 500:
-        return TransientFailure(f"discord {exc.status}")
-    if exc.status == 401:
-        # The token was reset while running: no message is at fault, so none is dropped.
-        log.error("Discord refuses the bot token now (401); alerts wait for a new one")
-        return TransientFailure("discord 401: token refused")
-    return Rejected(f"discord {exc.status}/{exc.code}: {exc.text[:200]}")
 
 
 def _id(text: str) -> bool:
     """Whether `text` can be a Discord id (a snowflake) at all."""
     return text.isascii() and text.isdigit() and len(text) <= 20
-
-
-def _seconds(value: str | None, *, default: float = 1.0) -> float:
-    try:
-        return max(float(value), 0.0) if value else default
-    except ValueError:
-        return default
-
-
-def _describe(exc: BaseException | None) -> str:
-    """An exception in a few words for a log line: its type and Discord's status/code."""
-    if exc is None:
-        return "timed out"
-    if isinstance(exc, discord.HTTPException):
-        return f"{type(exc).__name__} {exc.status}/{exc.code}"
-    return type(exc).__name__

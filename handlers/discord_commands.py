@@ -4,8 +4,9 @@ The command names and options are what users type and what Discord stores, so
 they change only on purpose. Every interaction is answered: commands are
 deferred first (Discord allows 3 s; the core needs the database), then the
 core's `Reply` arrives as the followup; an error anywhere still gets a short
-private answer. Their menu texts come in English and Korean, and `sync_commands`
-registers them with Discord only when something users see has changed.
+private answer. Their menu texts come in English and Korean, and
+`discord_sync.sync_commands` registers them with Discord only when something users
+see has changed.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -21,7 +23,8 @@ from discord import app_commands
 
 from bot.models import ALL, BREAKING, Chat, Invocation, Language, Reply
 from handlers.base import Inbox
-from handlers.discord_render import ButtonIds, reply_body
+from handlers.discord_render import ButtonIds, Menu, reply_body
+from handlers.discord_settings import CATEGORIES, SETTINGS, settings_menus
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +32,18 @@ Interaction = discord.Interaction[Any]
 Choices = list[app_commands.Choice[str]]
 
 #: Answers meant for the asker only (previews, figures); deferred privately.
-PRIVATE_COMMANDS = frozenset({"broadcast", "recall", "stats"})
+PRIVATE_COMMANDS = frozenset(
+    {
+        "broadcast",
+        "recall",
+        "stats",
+        "sources",
+        "addsource",
+        "removesource",
+        "pausesource",
+        "resumesource",
+    }
+)
 #: Discord drops an autocomplete not answered within 3 s.
 AUTOCOMPLETE_TIMEOUT = 2.0
 MAX_CHOICES = 25
@@ -53,13 +67,20 @@ def language_of(interaction: Interaction) -> Language:
 
 
 def chat_of(interaction: Interaction) -> Chat:
-    """The chat the interaction came from: the guild channel, or the DM."""
+    """The chat the interaction came from: the guild channel, a thread in it, or the DM.
+
+    A thread or forum post is its parent channel's chat with `thread_id` set, so the
+    core can fall back to the parent when the thread is gone.
+    """
     in_guild = interaction.guild_id is not None
+    channel = interaction.channel
+    thread = channel if isinstance(channel, discord.Thread) else None
     return Chat(
         platform="discord",
-        chat_id=str(interaction.channel_id),
+        chat_id=str(interaction.channel_id if thread is None else thread.parent_id),
         kind="channel" if in_guild else "user",
         language=language_of(interaction),
+        thread_id=None if thread is None else str(thread.id),
     )
 
 
@@ -85,12 +106,12 @@ def one_name(category: str) -> str:
     return f"{name}," if " " in name and "," not in name else name
 
 
-def message_parts(reply: Reply, ids: ButtonIds) -> dict[str, Any]:
+def message_parts(reply: Reply, ids: ButtonIds, menus: tuple[Menu, ...] = ()) -> dict[str, Any]:
     """The reply as keyword arguments for discord.py's send/edit calls."""
     content, embed = reply_body(reply)
     parts: dict[str, Any] = {"content": content or ("…" if embed is None else None)}
     parts["embed"] = embed
-    parts["view"] = ids.view(reply.buttons)
+    parts["view"] = ids.view(reply.buttons, menus)
     return parts
 
 
@@ -111,22 +132,63 @@ class Interactions:
         private = command in PRIVATE_COMMANDS
         if not await _defer(interaction, ephemeral=private, thinking=True):
             return
-        reply = await self._ask(invocation_of(interaction, command, args))
-        await self._answer(interaction, reply, deferred_private=private)
+        invocation = invocation_of(interaction, command, args)
+        reply = await self._ask(invocation)
+        parts = await self._parts(invocation, reply)
+        await self._answer(interaction, reply, parts, deferred_private=private)
 
     async def press(self, interaction: Interaction) -> None:
-        """A button under one of our messages: run its command, edit or answer."""
+        """A button or menu under one of our messages: run its command, edit or answer."""
         custom_id = str(_data(interaction).get("custom_id", ""))
-        if not custom_id.startswith((ButtonIds.PREFIX, ButtonIds.KEPT)):
-            return
+        if custom_id.startswith(ButtonIds.MENU):
+            values = _data(interaction).get("values")
+            chosen = values[0] if isinstance(values, list) and values else ""
+            await self._run_pressed(interaction, str(chosen), on_settings=True)
+        elif custom_id.startswith((ButtonIds.PREFIX, ButtonIds.KEPT)):
+            on_settings = _has_menus(interaction.message)
+            await self._run_pressed(interaction, custom_id, on_settings=on_settings)
+
+    async def _run_pressed(
+        self, interaction: Interaction, encoded: str, *, on_settings: bool
+    ) -> None:
+        """Run the command a button or a menu option stands for.
+
+        Under `/settings` (the message with menus) the answer goes to the chooser
+        alone and the settings are redrawn in place, so they always show what is set.
+        """
         if not await _defer(interaction, ephemeral=False, thinking=False):
             return
-        decoded = self._ids.decode(custom_id)
+        decoded = self._ids.decode(encoded)
         if decoded is None:
             reply = Reply(_EXPIRED[language_of(interaction)], private=True)
-        else:
-            reply = await self._ask(invocation_of(interaction, *decoded))
-        await self._answer(interaction, reply, deferred_private=False, on_message=True)
+            await self._answer(interaction, reply, None, deferred_private=False, on_message=True)
+            return
+        invocation = invocation_of(interaction, *decoded)
+        reply = await self._ask(invocation)
+        if not on_settings:
+            parts = await self._parts(invocation, reply)
+            await self._answer(interaction, reply, parts, deferred_private=False, on_message=True)
+            return
+        await self._redraw_settings(interaction, replace(invocation, command=SETTINGS, args=""))
+        if not reply.edit:  # a confirmation or a refusal; an edit would replace the settings
+            private = replace(reply, private=True)
+            await self._answer(interaction, private, None, deferred_private=False, on_message=True)
+
+    async def _redraw_settings(self, interaction: Interaction, invocation: Invocation) -> None:
+        settings = await self._ask(invocation)
+        if settings.private:  # the core failed: keep the old settings on screen
+            return
+        parts = await self._parts(invocation, settings)
+        redraw = replace(settings, edit=True)
+        await self._answer(interaction, redraw, parts, deferred_private=False, on_message=True)
+
+    async def _parts(self, invocation: Invocation, reply: Reply) -> dict[str, Any]:
+        """The reply as message parts; the settings get their select menus."""
+        if invocation.command != SETTINGS or reply.private:
+            return message_parts(reply, self._ids)
+        categories = await self._ask(replace(invocation, command=CATEGORIES, args=""))
+        menus, buttons = settings_menus(reply, categories.buttons)
+        return message_parts(replace(reply, buttons=buttons), self._ids, menus)
 
     async def complete(self, interaction: Interaction, current: str, *extra: str) -> Choices:
         """Up to 25 known categories (plus `extra`) containing what the user typed."""
@@ -172,11 +234,13 @@ class Interactions:
         self,
         interaction: Interaction,
         reply: Reply,
+        parts: dict[str, Any] | None,
         *,
         deferred_private: bool,
         on_message: bool = False,
     ) -> None:
-        parts = message_parts(reply, self._ids)
+        """Show `reply` (as `parts`, else rendered plainly) as the interaction's answer."""
+        parts = message_parts(reply, self._ids) if parts is None else parts
         try:
             if on_message and reply.edit:
                 await interaction.edit_original_response(allowed_mentions=NO_PINGS, **parts)
@@ -201,6 +265,13 @@ async def _defer(interaction: Interaction, *, ephemeral: bool, thinking: bool) -
     return True
 
 
+def _has_menus(message: discord.Message | None) -> bool:
+    """Whether `message` carries our select menus: then it is the settings message."""
+    rows = message.components if message is not None else []
+    children = [child for row in rows for child in getattr(row, "children", ())]
+    return any(str(getattr(c, "custom_id", "")).startswith(ButtonIds.MENU) for c in children)
+
+
 def _data(interaction: Interaction) -> Mapping[str, object]:
     return interaction.data or {}
 
@@ -213,9 +284,12 @@ def _name(interaction: Interaction) -> str:
 # --- the commands -------------------------------------------------------------------------
 
 
-def _t(english: str, korean: str) -> app_commands.locale_str:
+def menu_text(english: str, korean: str) -> app_commands.locale_str:
     """A text shown in Discord's command menus: English, and Korean for Korean clients."""
     return app_commands.locale_str(english, ko=korean)
+
+
+_t = menu_text
 
 
 class KoreanTranslator(app_commands.Translator):
@@ -333,78 +407,3 @@ def _define_admin(tree: app_commands.CommandTree[Any], on: Interactions) -> None
     @tree.command(name="stats", description=_t("Statistics (admins)", "통계 (관리자)"))
     async def stats(interaction: Interaction) -> None:
         await on.command(interaction, "stats")
-
-
-# --- command sync ------------------------------------------------------------------------
-
-
-async def sync_commands(
-    client: discord.Client, tree: app_commands.CommandTree[Any], guild_id: int | None
-) -> None:
-    """PUT the slash commands only when Discord's copy differs from ours; to one guild if set.
-
-    Re-registering on every start would rewrite them globally for nothing (and
-    global changes take time to reach clients). A failure leaves the old ones.
-    """
-    app_id = client.application_id
-    assert app_id is not None, "application_id is known after login"
-    translator = tree.translator
-    assert translator is not None, "define_commands sets it"
-    local = [await c.get_translated_payload(tree, translator) for c in tree.get_commands()]
-    http = client.http
-    try:
-        remote = await _registered(http, app_id, guild_id)
-        if _definitions(remote) == _definitions(local):
-            log.info("slash commands unchanged; not synced")
-            return
-        if guild_id is None:
-            await http.bulk_upsert_global_commands(app_id, payload=local)
-        else:
-            await http.bulk_upsert_guild_commands(app_id, guild_id, payload=local)
-        log.info("synced %d slash commands (%s)", len(local), guild_id or "global")
-    except (discord.HTTPException, discord.RateLimited, aiohttp.ClientError, OSError) as exc:
-        log.warning("slash commands not synced, the old ones stay: %s", type(exc).__name__)
-
-
-async def _registered(http: Any, app_id: int, guild_id: int | None) -> Any:
-    # discord.py's own getters omit `with_localizations`, without which Discord
-    # leaves out the translations and every start would look like a change.
-    path = "/applications/{application_id}/commands"
-    if guild_id is not None:
-        path = "/applications/{application_id}/guilds/{guild_id}/commands"
-    route = discord.http.Route("GET", path, application_id=app_id, guild_id=guild_id)
-    return await http.request(route, params={"with_localizations": "true"})
-
-
-def _definitions(commands: Any) -> list[dict[str, Any]]:
-    """What users see of each command, in a form Discord's echo and ours compare equal."""
-    return sorted((_comparable(c) for c in commands), key=lambda c: str(c["name"]))
-
-
-def _comparable(command: Mapping[str, Any]) -> dict[str, Any]:
-    perms = command.get("default_member_permissions")
-    return {
-        "name": command["name"],
-        "description": command.get("description", ""),
-        "type": command.get("type", 1),
-        "default_member_permissions": None if perms is None else str(perms),
-        "description_localizations": command.get("description_localizations") or {},
-        "options": [_comparable_option(o) for o in command.get("options") or ()],
-    }
-
-
-def _comparable_option(option: Mapping[str, Any]) -> dict[str, Any]:
-    keys = ("min_value", "max_value", "min_length", "max_length")
-    return {
-        "name": option["name"],
-        "description": option.get("description", ""),
-        "type": option["type"],
-        "required": bool(option.get("required", False)),
-        "autocomplete": bool(option.get("autocomplete", False)),
-        "description_localizations": option.get("description_localizations") or {},
-        "choices": [
-            (c["name"], c["value"], c.get("name_localizations") or {})
-            for c in option.get("choices") or ()
-        ],
-        **{key: option.get(key) for key in keys},
-    }

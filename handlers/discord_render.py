@@ -7,6 +7,7 @@ for a custom id. Every limit below is Discord's own.
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,6 +24,11 @@ EMBED_TOTAL = 6000
 BUTTON_LABEL_LENGTH = 80
 CUSTOM_ID_LENGTH = 100
 MAX_BUTTONS = 25
+MAX_ROWS = 5
+ROW_WIDTH = 5
+MAX_OPTIONS = 25
+OPTION_LABEL_LENGTH = 100
+PLACEHOLDER_LENGTH = 150
 
 BREAKING_COLOUR = discord.Colour.red()
 NORMAL_COLOUR = discord.Colour.blurple()
@@ -112,6 +118,20 @@ def reply_body(reply: Reply) -> tuple[str | None, discord.Embed | None]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Menu:
+    """A select menu under a reply: choosing an option runs that option's command.
+
+    Each option is a `Button` (label, command, args), so choosing runs the very
+    `Invocation` the same button would.
+    """
+
+    #: Unique within a message; the menu's custom id is `nbm:` + name.
+    name: str
+    placeholder: str
+    options: tuple[Button, ...]
+
+
 class ButtonIds:
     """Encodes a button's `command args` in its custom id, and back.
 
@@ -122,6 +142,8 @@ class ButtonIds:
 
     PREFIX = "nb:"
     KEPT = "nb#"
+    #: A select menu's own custom id; its options' values are encoded like buttons.
+    MENU = "nbm:"
 
     def __init__(self, capacity: int = 1024) -> None:
         self._kept: OrderedDict[str, tuple[str, str]] = OrderedDict()
@@ -147,13 +169,23 @@ class ButtonIds:
             return (command, args) if command else None
         return self._kept.get(custom_id)
 
-    def view(self, buttons: tuple[Button, ...]) -> discord.ui.View | None:
-        """A view holding the buttons (at most 25, five to a row), or None."""
-        if not buttons:
+    def view(
+        self, buttons: tuple[Button, ...], menus: tuple[Menu, ...] = ()
+    ) -> discord.ui.View | None:
+        """A view holding the menus (one row each, first) and the buttons (five to a row).
+
+        Within Discord's limits: five rows, 25 options a menu, 25 buttons; what does
+        not fit is left out. None when there is nothing to show.
+        """
+        menus = tuple(m for m in menus if m.options)[: MAX_ROWS - 1]
+        if not buttons and not menus:
             return None
         view = discord.ui.View(timeout=None)
+        for row, menu in enumerate(menus):
+            view.add_item(self._select(menu, row))
+        room = min(MAX_BUTTONS, (MAX_ROWS - len(menus)) * ROW_WIDTH)
         taken: set[str] = set()
-        for button in buttons[:MAX_BUTTONS]:
+        for button in buttons[:room]:
             custom_id = self.encode(button, taken=frozenset(taken))
             taken.add(custom_id)
             label = cut(button.label, BUTTON_LABEL_LENGTH) or "·"
@@ -163,3 +195,18 @@ class ButtonIds:
         # custom id, so discord.py must not keep it in its view store.
         view.stop()
         return view
+
+    def _select(self, menu: Menu, row: int) -> discord.ui.Select[Any]:
+        values: set[str] = set()
+        options = []
+        for option in menu.options[:MAX_OPTIONS]:
+            value = self.encode(option, taken=frozenset(values))
+            values.add(value)
+            label = cut(option.label, OPTION_LABEL_LENGTH) or "·"
+            options.append(discord.SelectOption(label=label, value=value))
+        return discord.ui.Select(
+            custom_id=cut(f"{self.MENU}{menu.name}", CUSTOM_ID_LENGTH),
+            placeholder=cut(menu.placeholder, PLACEHOLDER_LENGTH) or None,
+            options=options,
+            row=row,
+        )

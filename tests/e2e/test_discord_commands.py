@@ -14,7 +14,7 @@ import pytest
 from bot.models import Button, Invocation, LinkItem, Reply
 from tests.fakes.discord_api import FakeDiscord
 from tests.fakes.discord_harness import RecordingInbox, running_adapter
-from tests.fakes.discord_payloads import EPHEMERAL, MEMBER
+from tests.fakes.discord_payloads import EPHEMERAL, MEMBER, FakeGuild, FakeThread
 
 
 @pytest.mark.parametrize(
@@ -227,3 +227,33 @@ async def test_junk_gets_answers_and_leaves_no_traceback_in_the_log(
     assert bad_count["content"] == "did latest abc"  # the core answers with the usage
     assert completion == {"choices": []}
     assert [r.getMessage() for r in caplog.records if r.exc_info] == []
+
+
+async def test_a_command_in_a_thread_names_the_parent_channel_and_the_thread() -> None:
+    thread = FakeThread(710_005, 700_002)
+    guild = FakeGuild(800_000_000_000_000_001, "Newsroom", (700_001, 700_002), threads=(thread,))
+    inbox = RecordingInbox()
+    async with FakeDiscord(guilds=(guild,)) as fake, running_adapter(fake, inbox):
+        late = await fake.start_thread(700_001)  # opened after the bot connected
+        for where in (thread.id, late.id):
+            await fake.wait_answer(
+                await fake.slash("subscribe", {"category": "IT"}, channel_id=where)
+            )
+    chats = [(i.chat.chat_id, i.chat.thread_id, i.chat.kind) for i in inbox.invocations]
+    assert chats == [("700002", "710005", "channel"), ("700001", str(late.id), "channel")]
+
+
+async def test_a_select_menu_option_runs_its_command() -> None:
+    menu_reply = Reply(text="설정", buttons=(Button("English로", "lang", "en"),))
+    inbox = RecordingInbox(replies={"settings": menu_reply})
+    async with FakeDiscord() as fake, running_adapter(fake, inbox):
+        message = await fake.wait_answer(await fake.slash("settings"))
+        [row] = message["components"]
+        [select] = row["components"]
+        assert select["type"] == 3 and select["custom_id"] == "nbm:lang"
+        english = next(o["value"] for o in select["options"] if o["label"] == "English")
+        chosen = await fake.choose("nbm:lang", english, message)
+        await fake.wait_until(lambda: len(chosen.messages) == 2)
+    commands = [(i.command, i.args) for i in inbox.invocations]
+    assert commands == [("settings", ""), ("categories", ""), ("lang", "en"), *commands[3:]]
+    assert ("settings", "") in commands[3:], "the settings are redrawn after the choice"

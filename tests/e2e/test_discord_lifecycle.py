@@ -32,6 +32,15 @@ COMMAND_NAMES = {
     "broadcast",
     "recall",
     "stats",
+    "filter",
+    "quiet",
+    "digest",
+    "settings",
+    "sources",
+    "addsource",
+    "removesource",
+    "pausesource",
+    "resumesource",
 }
 
 
@@ -91,6 +100,25 @@ async def test_commands_are_registered_with_their_exact_names_and_options() -> N
     assert commands["latest"]["description"] == "Latest posts"
     assert commands["latest"]["description_localizations"] == {"ko": "최신 기사"}
     assert [c["name_localizations"] for c in lang_choices] == [{"ko": "한국어"}, {"ko": "영어"}]
+
+
+async def test_reading_habit_and_source_commands_have_their_exact_options() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake):
+        commands = {c["name"]: c for c in fake.commands[None]}
+    options = {name: [o["name"] for o in c.get("options", [])] for name, c in commands.items()}
+    assert options["filter"] == ["action", "word"]
+    assert options["quiet"] == ["hours", "all"]
+    assert options["digest"] == ["time"]
+    assert options["settings"] == options["sources"] == []
+    assert options["addsource"] == ["url", "categories"]
+    for name in ("removesource", "pausesource", "resumesource"):
+        assert options[name] == ["name"]
+    actions = commands["filter"]["options"][0]["choices"]
+    assert [c["value"] for c in actions] == ["add", "exclude", "remove", "list", "clear"]
+    manage_channels = str(MANAGE_CHANNELS)
+    for name in ("filter", "quiet", "digest"):
+        assert commands[name]["default_member_permissions"] == manage_channels
+    assert commands["settings"]["default_member_permissions"] is None
 
 
 async def test_commands_are_synced_only_when_their_definitions_changed() -> None:

@@ -19,6 +19,7 @@ from bot.models import (
     Reply,
     RetryAfter,
     Sent,
+    ThreadGone,
     TransientFailure,
 )
 from tests.fakes.discord_api import DROP, FakeDiscord
@@ -275,3 +276,68 @@ async def test_editing_in_a_channel_the_bot_lost_is_gone() -> None:
         fake.fail("PATCH", rf"{MESSAGES}/\d+", 403, code=50001)
         outcome = await adapter.edit(channel(), "123456789", BREAKING)
     assert isinstance(outcome, ChatGone)
+
+
+THREAD = 710_001
+
+
+def in_thread() -> Chat:
+    return replace(channel(), thread_id=str(THREAD))
+
+
+async def test_an_alert_for_a_thread_is_posted_in_the_thread() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        outcome = await adapter.send(in_thread(), BREAKING)
+        [message] = await fake.wait_messages(THREAD, 1)
+    assert outcome == Sent(message["id"])
+    assert CHANNEL not in fake.messages
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "expected"),
+    [
+        (404, 10003, ThreadGone("discord 404/10003: unknown channel")),
+        (400, 50083, ThreadGone("discord 400/50083: thread archived and locked")),
+        (403, 50001, ThreadGone("discord 403/50001: missing access")),
+        (400, 50035, Rejected("discord 400/50035: injected")),
+    ],
+)
+async def test_a_thread_that_is_gone_is_thread_gone_not_chat_gone(
+    status: int, code: int, expected: Outcome
+) -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        fake.fail("POST", rf"/channels/{THREAD}/messages", status, code=code)
+        assert await adapter.send(in_thread(), BREAKING) == expected
+
+
+async def test_an_unknown_channel_without_a_thread_is_still_chat_gone() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        fake.fail("POST", MESSAGES, 404, code=10003)
+        assert await adapter.send(channel(), BREAKING) == ChatGone(
+            "discord 404/10003: unknown channel"
+        )
+
+
+async def test_a_forum_channel_that_refuses_messages_is_chat_gone() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        fake.fail("POST", MESSAGES, 400, code=50008)
+        outcome = await adapter.send(channel(), BREAKING)
+    assert outcome == ChatGone("discord 400/50008: cannot send messages in a non-text channel")
+
+
+async def test_a_forum_post_too_young_to_take_messages_is_tried_again_later() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        fake.fail("POST", rf"/channels/{THREAD}/messages", 400, code=40058)
+        outcome = await adapter.send(in_thread(), BREAKING)
+    assert outcome == TransientFailure("discord 400/40058: forum post not ready yet")
+
+
+async def test_an_alert_in_a_thread_is_edited_and_deleted_in_the_thread() -> None:
+    async with FakeDiscord() as fake, running_adapter(fake) as adapter:
+        sent = await adapter.send(in_thread(), BREAKING)
+        assert isinstance(sent, Sent) and sent.message_id is not None
+        corrected = replace(BREAKING, headline="[속보] 바로잡음")
+        assert await adapter.edit(in_thread(), sent.message_id, corrected) == sent
+        assert fake.messages[THREAD][0]["embeds"][0]["title"] == "[속보] 바로잡음"
+        assert await adapter.delete(in_thread(), sent.message_id) == sent
+    assert fake.messages[THREAD] == []

@@ -37,6 +37,7 @@ from tests.fakes.discord_payloads import (
     EPHEMERAL,
     MODERATOR,
     FakeGuild,
+    FakeThread,
 )
 
 TOKEN = "fake.discord.token-Zm9vYmFyYmF6"
@@ -100,6 +101,10 @@ class FakeDiscord:
         #: None (global) or a guild id → the registered commands.
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self.interactions: dict[str, FakeInteraction] = {}
+        #: Every thread (and forum post) by id, archived or not; deleted ones are dropped.
+        self.threads: dict[int, FakeThread] = {t.id: t for g in self.guilds for t in g.threads}
+        #: Channels and threads that were deleted: posting there is 404 Unknown Channel.
+        self.deleted: set[int] = set()
         self.identified = 0
         self.heartbeats = 0
         self.resumed = 0
@@ -264,6 +269,14 @@ class FakeDiscord:
         where = _Where(channel_id, dm, user_id, permissions, locale)
         return await self._interact(2, data, where)
 
+    async def choose(
+        self, custom_id: str, value: str, message: dict[str, Any], *, user_id: int = USER_ID
+    ) -> FakeInteraction:
+        """A user picks the option `value` in the select menu `custom_id` under `message`."""
+        data = {"custom_id": custom_id, "component_type": 3, "values": [value]}
+        where = _Where(int(message["channel_id"]), False, user_id)
+        return await self._interact(3, data, where, message=message)
+
     async def autocomplete(
         self, name: str, focused: str, value: str, *, dm: bool = False
     ) -> FakeInteraction:
@@ -299,6 +312,33 @@ class FakeDiscord:
         guild = next(g for g in self.guilds if channel_id in g.channels)
         await self.dispatch("CHANNEL_DELETE", payloads.text_channel(channel_id, guild.id))
 
+    async def start_thread(self, parent_id: int) -> FakeThread:
+        """Someone opens a thread in a channel (or a post in a forum): THREAD_CREATE."""
+        thread = FakeThread(next(self._ids), parent_id)
+        self.threads[thread.id] = thread
+        await self.dispatch("THREAD_CREATE", self._thread_payload(thread) | {"newly_created": True})
+        return thread
+
+    async def delete_thread(self, thread_id: int) -> None:
+        """A moderator deletes the thread: THREAD_DELETE, and posting there is 404 10003."""
+        thread = self.threads.pop(thread_id)
+        self.deleted.add(thread_id)
+        payload = self._thread_payload(thread)
+        keys = ("id", "guild_id", "parent_id", "type")
+        await self.dispatch("THREAD_DELETE", {k: payload[k] for k in keys})
+
+    async def archive_thread(self, thread_id: int, *, locked: bool = False) -> None:
+        """The thread is archived (after inactivity, or by a moderator, maybe locked too)."""
+        thread = self.threads[thread_id]
+        thread.archived, thread.locked = True, locked
+        await self.dispatch("THREAD_UPDATE", self._thread_payload(thread))
+
+    def _thread_payload(self, thread: FakeThread) -> dict[str, Any]:
+        return payloads.thread_channel(thread, self._guild_of(thread.parent_id).id)
+
+    def _guild_of(self, channel_id: int) -> FakeGuild:
+        return next(g for g in self.guilds if channel_id in (*g.channels, *g.forums))
+
     async def _interact(
         self, kind: int, data: dict[str, Any], where: _Where, message: dict[str, Any] | None = None
     ) -> FakeInteraction:
@@ -325,7 +365,12 @@ class FakeDiscord:
             payload["channel"] = payloads.dm_channel(channel_id, where.user_id)
             payload.update(user=payloads.user(where.user_id), context=1)
         else:
-            payload["channel"] = payloads.text_channel(channel_id, guild.id)
+            thread = self.threads.get(channel_id)
+            payload["channel"] = (
+                payloads.text_channel(channel_id, guild.id)
+                if thread is None
+                else self._thread_payload(thread)
+            )
             payload.update(guild_id=str(guild.id), guild_locale=guild.locale, context=0)
             payload["member"] = payloads.member(where.user_id, where.permissions)
         await self.dispatch("INTERACTION_CREATE", payload)
@@ -462,9 +507,25 @@ class FakeDiscord:
         if errors := payloads.form_errors(body):
             return _invalid(errors)
         channel = int(args["channel"])
+        if refusal := self._unpostable(channel):
+            return refusal
         message = payloads.message(next(self._ids), channel, body)
         self.messages.setdefault(channel, []).append(message)
         return 200, message
+
+    def _unpostable(self, channel: int) -> Answer | None:
+        """Discord's refusal to take a message in `channel`, if it refuses."""
+        if channel in self.deleted:
+            return 404, {"code": 10003, "message": "Unknown Channel"}
+        if any(channel in g.forums for g in self.guilds):
+            # What the live API answers (the docs' 40058 is used for young forum posts).
+            return 400, {"code": 50008, "message": "Cannot send messages in a non-text channel"}
+        thread = self.threads.get(channel)
+        if thread is not None and thread.archived and thread.locked:
+            return 400, {"code": 50083, "message": "Thread is archived"}
+        if thread is not None:
+            thread.archived = False  # a message unarchives a thread that is not locked
+        return None
 
     def _edit(self, args: dict[str, str], body: Any) -> Answer:
         if errors := payloads.form_errors(body, edit=True):

@@ -22,15 +22,28 @@ MODERATOR = MEMBER | MANAGE_CHANNELS
 EPHEMERAL = 1 << 6
 
 
+@dataclass
+class FakeThread:
+    """A thread (or a forum post) inside a guild channel; archiving changes it in place."""
+
+    id: int
+    parent_id: int
+    archived: bool = False
+    locked: bool = False
+
+
 @dataclass(frozen=True)
 class FakeGuild:
-    """A server the bot is in; its text channels by id."""
+    """A server the bot is in; its text channels by id, its forums and its active threads."""
 
     id: int
     name: str
     channels: tuple[int, ...]
     locale: str = "ko"
     system_channel: int | None = None
+    #: Forum channels: only threads (posts) take messages there.
+    forums: tuple[int, ...] = ()
+    threads: tuple[FakeThread, ...] = ()
 
 
 def now() -> str:
@@ -89,6 +102,33 @@ def text_channel(channel_id: int, guild_id: int) -> dict[str, Any]:
     }
 
 
+def forum_channel(channel_id: int, guild_id: int) -> dict[str, Any]:
+    return text_channel(channel_id, guild_id) | {"type": 15, "available_tags": []}
+
+
+def thread_channel(thread: FakeThread, guild_id: int) -> dict[str, Any]:
+    """A public thread (type 11) as Discord sends it: in GUILD_CREATE, THREAD_*, interactions."""
+    return {
+        "id": str(thread.id),
+        "type": 11,
+        "guild_id": str(guild_id),
+        "parent_id": str(thread.parent_id),
+        "owner_id": str(OWNER_ID),
+        "name": f"thread-{thread.id}",
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "flags": 0,
+        "thread_metadata": {
+            "archived": thread.archived,
+            "locked": thread.locked,
+            "auto_archive_duration": 1440,
+            "archive_timestamp": now(),
+        },
+    }
+
+
 def dm_channel(channel_id: int, user_id: int) -> dict[str, Any]:
     return {"id": str(channel_id), "type": 1, "recipients": [user(user_id)]}
 
@@ -122,8 +162,9 @@ def guild(server: FakeGuild, *, joined: bool = False) -> dict[str, Any]:
         "emojis": [],
         "stickers": [],
         "features": [],
-        "channels": [text_channel(c, server.id) for c in server.channels],
-        "threads": [],
+        "channels": [text_channel(c, server.id) for c in server.channels]
+        + [forum_channel(c, server.id) for c in server.forums],
+        "threads": [thread_channel(t, server.id) for t in server.threads if not t.archived],
         "members": [member(BOT_USER_ID, MEMBER, bot=True)],
         "voice_states": [],
         "presences": [],
@@ -218,8 +259,10 @@ def _embed_errors(embed: dict[str, Any]) -> list[str]:
 
 
 def _component_errors(rows: list[dict[str, Any]]) -> list[str]:
-    buttons = [button for row in rows for button in row.get("components", [])]
-    ids = [button.get("custom_id") for button in buttons if button.get("custom_id")]
+    items = [item for row in rows for item in row.get("components", [])]
+    buttons = [item for item in items if item.get("type", 2) == 2]
+    selects = [item for item in items if item.get("type") == 3]
+    ids = [item.get("custom_id") for item in items if item.get("custom_id")]
     errors = []
     if len(rows) > 5 or any(len(row.get("components", [])) > 5 for row in rows):
         errors.append("components: at most 5 rows of 5")
@@ -229,6 +272,30 @@ def _component_errors(rows: list[dict[str, Any]]) -> list[str]:
         errors.append("components: custom_id too long")
     if any(not 1 <= len(button.get("label") or "") <= 80 for button in buttons):
         errors.append("components: label must be 1-80 long")
+    if any(len(row.get("components", [])) > 1 for row in rows if _has_select(row)):
+        errors.append("components: a select menu fills its row alone")
+    for select in selects:
+        errors += _select_errors(select)
+    return errors
+
+
+def _has_select(row: dict[str, Any]) -> bool:
+    return any(item.get("type") == 3 for item in row.get("components", []))
+
+
+def _select_errors(select: dict[str, Any]) -> list[str]:
+    """A string select's limits: 1-25 options, labels 1-100, unique values up to 100."""
+    options = select.get("options") or []
+    values = [str(option.get("value", "")) for option in options]
+    errors = []
+    if not 1 <= len(options) <= 25:
+        errors.append("select: 1-25 options")
+    if any(not 1 <= len(option.get("label") or "") <= 100 for option in options):
+        errors.append("select: option label must be 1-100 long")
+    if any(not 1 <= len(value) <= 100 for value in values) or len(set(values)) != len(values):
+        errors.append("select: option values must be unique and 1-100 long")
+    if len(select.get("placeholder") or "") > 150:
+        errors.append("select: placeholder too long")
     return errors
 
 
