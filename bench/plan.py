@@ -1,0 +1,136 @@
+"""Planning one post for 100,000 subscribed chats, on SQLite and on PostgreSQL.
+
+Run `python bench/plan.py [--chats N] [--repeats N] [--no-postgres]`. For each
+backend: a fresh database (SQLite: a temporary file; PostgreSQL:
+`$NEWSBOT_BENCH_POSTGRES_URL`, else a throwaway server started like the test
+suite's, tests/pgserver.py), migrated, N chats each subscribed to `IT`, `경제` and
+`정치` created set-based, ANALYZE (what autovacuum does for a live database); then
+the real path, `Store.ingest` of one new `IT` post from an initialized source,
+which stores the post and plans its outbox rows in one INSERT … SELECT
+(`storage.outbox.plan_post`). Timed with `time.perf_counter` around the whole
+transaction; the median of `--repeats` posts is reported. Goal: ≤ 1 s on
+PostgreSQL for 100,000 chats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import statistics
+import sys
+import time
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text
+
+from bench.common import (
+    Figure,
+    PostgresUnavailableError,
+    bulk_chats,
+    figure,
+    postgres_url,
+    print_report,
+    report,
+    sqlite_url,
+)
+from bot.models import Post, SourceState
+from storage import Store, open_store
+from storage.migrate import upgrade
+
+#: Every chat follows these; the benchmarked post is in the first.
+KEYS = ("IT", "경제", "정치")
+GOAL_POSTGRES_S = 1.0
+
+# --- issue 9 (keyword filters): NOT BUILT YET --------------------------------------
+# When per-chat keyword filters land, planning must apply them set-based, within the
+# same goal. Measure it here: after `bulk_chats`, give e.g. every tenth chat an
+# include filter matching the post (`반도체`), every tenth another an exclude filter
+# (`-광고`) and 1,000 chats ten filters each, set-based like `bulk_chats`; then add
+# a figure "plan one post, 100,000 chats with filters (<backend>)" beside the ones
+# below, with the same goal on PostgreSQL. Until then this bench measures planning
+# without filters only.
+
+
+def bench_post(number: int) -> Post:
+    link = f"https://news.example.kr/article/plan-{number}"
+    return Post(
+        source="bench",
+        guid=f"plan-{number}",
+        link=link,
+        title=f"반도체 수출 {number}개월 연속 증가",
+        excerpt="정부는 오늘 반도체 수출이 늘었다고 발표했다.",
+        categories=(KEYS[0],),
+        published_at=datetime.now(UTC),
+        image=None,
+        breaking=False,
+        fingerprint=hashlib.md5(link.encode()).hexdigest(),
+    )
+
+
+async def prepare(store: Store, chats: int) -> SourceState:
+    """Schema, `chats` subscribed chats, fresh statistics; the source, initialized."""
+    await upgrade(store.engine)
+    await bulk_chats(store.engine, chats, KEYS)
+    async with store.engine.connect() as conn:
+        await conn.execute(text("ANALYZE"))
+        await conn.commit()
+    state = SourceState(name="bench", initialized=True)
+    await store.save_source_state(state)
+    return state
+
+
+async def measure(url: str, chats: int, repeats: int) -> list[float]:
+    """Seconds for each `Store.ingest` of one new post planned for `chats` chats."""
+    async with open_store(url) as store:
+        state = await prepare(store, chats)
+        timings = []
+        for number in range(repeats):
+            started = time.perf_counter()
+            result = await store.ingest(state, [bench_post(number)])
+            timings.append(time.perf_counter() - started)
+            if result.planned != chats:
+                raise RuntimeError(f"planned {result.planned} rows, expected {chats}")
+    return timings
+
+
+def backend_figure(
+    backend: str, database: AbstractContextManager[str], chats: int, repeats: int
+) -> tuple[Figure, list[float]]:
+    name = f"plan one post, {chats:,} chats ({backend})"
+    goal = GOAL_POSTGRES_S if backend == "PostgreSQL" else None
+    try:
+        with database as url:
+            timings = asyncio.run(measure(url, chats, repeats))
+    except PostgresUnavailableError as exc:
+        return figure(name, None, "s", goal=goal, note=f"not measured: {exc}"), []
+    note = f"median of {repeats}; fastest {min(timings):.3f} s"
+    return figure(name, round(statistics.median(timings), 3), "s", goal=goal, note=note), timings
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Measure planning on each backend; returns the report (see bench/__main__.py)."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--chats", type=int, default=100_000)
+    options.add_argument("--repeats", type=int, default=3)
+    options.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = options.parse_args(argv)
+    backends: list[tuple[str, AbstractContextManager[str]]] = [("SQLite", sqlite_url())]
+    if not args.no_postgres:
+        backends.append(("PostgreSQL", postgres_url()))
+    figures, timings = [], {}
+    for backend, database in backends:
+        made, seconds = backend_figure(backend, database, args.chats, args.repeats)
+        figures.append(made)
+        timings[backend] = seconds
+    return report("plan", figures, chats=args.chats, timings_s=timings)
+
+
+if __name__ == "__main__":
+    print_report(main())
