@@ -146,6 +146,9 @@ def table(results: list[dict[str, Any]]) -> str:
         if "error" in result["details"]:
             rows.append(f"| {result['bench']} | did not run | | | ✗ | | "
                         f"{_cell(result['details']['error'])} |")  # fmt: skip
+        elif not result["figures"]:
+            rows.append(f"| {result['bench']} | no figures in the common shape | | | | | "
+                        "see bench/results.json |")  # fmt: skip
         for item in result["figures"]:
             rows.append(_row(result["bench"], item))
     return "\n".join(rows)

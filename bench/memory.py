@@ -33,13 +33,13 @@ import aiohttp
 
 from bench.common import (
     bulk_chats,
-    feed_host,
     figure,
     print_report,
     proc_status_mb,
     report,
     sqlite_url,
 )
+from bench.feedhost import ROOT, feed_host
 from bot.config import DeliverySettings, SourceSettings
 from bot.delivery import Dispatcher
 from bot.sources import HttpSource
@@ -48,7 +48,6 @@ from handlers.console import ConsoleAdapter
 from storage import open_store
 from storage.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
 GOAL_MB = 200.0
 
 

@@ -37,7 +37,8 @@ if __package__ in (None, ""):
 import aiohttp
 from sqlalchemy.dialects import postgresql, sqlite
 
-from bench.common import bulk_chats, feed_host, figure, print_report, report, sqlite_url
+from bench.common import bulk_chats, figure, print_report, report, sqlite_url
+from bench.feedhost import feed_host
 from bot.config import SourceSettings
 from bot.errors import SourceError
 from bot.models import SourceState
