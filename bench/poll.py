@@ -1,7 +1,7 @@
 """One polling cycle over 1,000 HTTP sources, most answering 304.
 
 Run `python bench/poll.py [--sources N] [--changing-percent P] [--chats N] [--profile]`.
-A feed host in a separate process (bench/common.py) serves N distinct feed URLs on
+A feed host in a separate process (bench/feedhost.py) serves N distinct feed URLs on
 127.0.0.1; P % of them gain a new item every time they are asked again, the rest
 answer 304 to their ETag. The bot side is the real thing in this process:
 `bot.watcher.Watcher` over `bot.sources.HttpSource`s sharing one aiohttp session
@@ -10,7 +10,13 @@ file with a few subscribed chats. A warm-up cycle stores every ETag (each first 
 is a 200 that records and alerts nothing); then one full `await watcher.run_once()`
 is measured: wall time (`time.perf_counter`) and this process's CPU time
 (`time.process_time`, which excludes the feed host) divided by the sources.
-`--profile` prints the top of a cProfile of the measured cycle.
+`--profile` prints the top of a cProfile of the measured cycle; cProfile sees the
+event loop's thread only, not aiosqlite's worker threads, so for the whole picture run
+`py-spy record --threads --native -- python bench/poll.py` (py-spy is not a dependency).
+
+Beside the measured cycle, two more cycles over the same sources show where the time
+goes: one done the `lean_cycle` way (a what-if: state reads and writes batched), one
+fetching alone without the Store (the floor).
 
 Goals: cycle ≤ 5 s; ≤ 1 ms of CPU per source check.
 """
