@@ -133,6 +133,8 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpus": os.cpu_count(),
         "processor": platform.processor() or platform.machine(),
+        # Other work on the machine inflates wall times: say how busy it was.
+        "load_average_1min": round(os.getloadavg()[0], 2),
     }
 
 
@@ -181,7 +183,10 @@ def write_markdown(results: list[dict[str, Any]], stamp: str, where: Path = BENC
 
 def _machine_line() -> str:
     info = machine()
-    return f"{info['cpus']} CPUs, {info['processor']}, Python {info['python']}"
+    return (
+        f"{info['cpus']} CPUs, {info['processor']}, Python {info['python']}, "
+        f"load average {info['load_average_1min']} at the end"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
