@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 #: Longest wait before retrying a failing source.
 MAX_BACKOFF = timedelta(hours=1)
+#: Checks in flight at once. aiohttp's default connector queues past 100 connections
+#: anyway; the bound keeps the database pool's queue short too (1,000 sources at once
+#: starved a 15-connection pool past its 30 s checkout timeout: bench/poll.py).
+MAX_CONCURRENT_CHECKS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +85,14 @@ class Watcher:
         on_planned: Callable[[], None] = lambda: None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         rng: random.Random | None = None,
+        concurrency: int = MAX_CONCURRENT_CHECKS,
     ) -> None:
         self._sources = list(sources)
         self._store = store
         self._on_planned = on_planned
         self._clock = clock
         self._rng = rng or random.Random()
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def run_once(self) -> list[CheckReport]:
         """Check every source once, concurrently; one report per source."""
@@ -99,17 +105,37 @@ class Watcher:
                 group.create_task(self._loop(source, stop))
 
     async def _loop(self, source: Source, stop: asyncio.Event) -> None:
-        state = await self._store.source_state(source.settings.name)
-        wait = _until(state.next_fetch_at, self._clock())
+        wait = await self._due_in(source)
         while not await _stopped_within(stop, wait):
             await self.check(source)
-            state = await self._store.source_state(source.settings.name)
-            wait = _until(state.next_fetch_at, self._clock())
+            wait = await self._due_in(source)
+
+    async def _due_in(self, source: Source) -> float:
+        """Seconds until `source` is due; its interval when the database cannot say."""
+        try:
+            async with self._slots:
+                state = await self._store.source_state(source.settings.name)
+        except StoreError as exc:
+            log.error("source %s: could not read its state: %s", source.settings.name, exc)
+            return source.settings.interval
+        return _until(state.next_fetch_at, self._clock())
 
     async def check(self, source: Source) -> CheckReport:
-        """Fetch `source` once, store what is new, and schedule its next fetch."""
+        """Fetch `source` once, store what is new, and schedule its next fetch.
+
+        At most `concurrency` checks run at once; the rest wait their turn.
+        """
+        async with self._slots:
+            return await self._check(source)
+
+    async def _check(self, source: Source) -> CheckReport:
         name = source.settings.name
-        state = await self._store.source_state(name)
+        try:
+            state = await self._store.source_state(name)
+        except StoreError as exc:
+            # The database's trouble fails this check; the other sources go on.
+            log.error("source %s: could not read its state: %s", name, exc)
+            return CheckReport(name, ok=False, error=str(exc))
         now = self._clock()
         try:
             result = await source.fetch(state)
