@@ -76,8 +76,8 @@ def print_report(result: dict[str, Any]) -> None:
     """A human summary of one bench's report."""
     print(f"== {result['bench']}")
     for item in result["figures"]:
-        value = "n/a" if item["value"] is None else f"{item['value']:g}"
-        line = f"  {item['name']:<44} {value:>10} {item['unit']}"
+        value = "n/a" if item["value"] is None else f"{item['value']:g} {item['unit']}"
+        line = f"  {item['name']:<44} {value:>12}"
         if item["goal"] is not None:
             verdict = {True: "ok", False: "MISSED", None: "?"}[item["ok"]]
             line += f"  (goal {goal_text(item)}: {verdict})"
