@@ -29,6 +29,10 @@ Discover = Callable[[], Awaitable[Sequence[Source]]]
 
 #: Longest wait before retrying a failing source.
 MAX_BACKOFF = timedelta(hours=1)
+#: Checks in flight at once: aiohttp queues past 100 connections anyway, and the bound
+#: keeps the database pool's queue short (1,000 sources at once starved a 15-connection
+#: pool past its 30 s checkout timeout: bench/poll.py).
+MAX_CONCURRENT_CHECKS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,8 +45,10 @@ class CheckReport:
     planned: int = 0
     unchanged: bool = False
     error: str | None = None
-    #: Another process holds the source's lease and fetches it.
+    #: Another process holds the source's lease and fetches it, or it is paused.
     skipped: bool = False
+    #: When it is due again (None when skipped or the store failed).
+    next_fetch_at: datetime | None = None
 
 
 def rules_for(source: Source, base_url: str | None) -> SourceRules:
@@ -90,6 +96,7 @@ class Watcher:
         rng: random.Random | None = None,
         metrics: Metrics | None = None,
         owner: str = "watcher",
+        concurrency: int = MAX_CONCURRENT_CHECKS,
     ) -> None:
         self._sources = list(sources)
         self._metrics = metrics or Metrics()
@@ -99,6 +106,7 @@ class Watcher:
         self._clock = clock
         self._rng = rng or random.Random()
         self._rediscover = asyncio.Event()
+        self._slots = asyncio.Semaphore(concurrency)
 
     async def run_once(self) -> list[CheckReport]:
         """Check every source once, concurrently; one report per source."""
@@ -153,42 +161,53 @@ class Watcher:
                 running[name] = group.create_task(self._loop(source, stop), name=f"source {name}")
 
     async def _loop(self, source: Source, stop: asyncio.Event) -> None:
-        state = await self._store.source_state(source.settings.name)
-        wait = _until(state.next_fetch_at, self._clock())
+        wait = await self._due_in(source)
         while not await stopped_within(stop, wait):
             try:
                 report = await self.check(source)
-                state = await self._store.source_state(source.settings.name)
             except Exception:
-                # The database is away, or a bug: this source tries again later,
-                # and no other source notices.
+                # A bug met on this source: it tries again later, no other notices.
                 log.exception("source %s: check failed", source.settings.name)
-                wait = source.settings.interval
-                continue
-            wait = _until(state.next_fetch_at, self._clock())
-            if report.skipped:
-                # Look again after the other process's fetch has rescheduled it.
-                wait = max(wait, min(source.settings.interval, 5.0))
+                report = CheckReport(source.settings.name, ok=False, error="internal error")
+            wait = _until(report.next_fetch_at, self._clock())
+            if report.next_fetch_at is None:
+                # Skipped (another process fetches it, or paused) or the store failed:
+                # look again soon, once the other process has rescheduled it.
+                wait = min(source.settings.interval, 5.0)
+
+    async def _due_in(self, source: Source) -> float:
+        """Seconds until `source` is due; soon when the database cannot say."""
+        try:
+            async with self._slots:
+                state = await self._store.source_state(source.settings.name)
+        except StoreError as exc:
+            log.error("source %s: could not read its state: %s", source.settings.name, exc)
+            return min(source.settings.interval, 5.0)
+        return _until(state.next_fetch_at, self._clock())
 
     async def check(self, source: Source) -> CheckReport:
         """Fetch `source` once, store what is new, and schedule its next fetch.
 
-        Skipped (and reported so) while another process holds the source's lease.
+        Skipped (and reported so) while paused or while another process holds
+        the source's lease. Two database round trips when nothing changed.
         """
         name = source.settings.name
-        if (await self._store.source_state(name)).paused:
-            return CheckReport(name, ok=True, skipped=True)
         lease = timedelta(seconds=source.settings.timeout * 3 + 30)
-        if not await self._store.lease_source(name, self._owner, lease):
-            return CheckReport(name, ok=True, skipped=True)
-        try:
-            return await self._check(source)
-        finally:
-            await self._store.release_source(name, self._owner)
+        async with self._slots:
+            try:
+                state = await self._store.lease_source(name, self._owner, lease)
+            except StoreError as exc:
+                log.error("source %s: %s", name, exc)
+                return CheckReport(name, ok=False, error=str(exc))
+            if state is None:
+                return CheckReport(name, ok=True, skipped=True)
+            if state.paused:
+                await self._store.release_source(name, self._owner)
+                return CheckReport(name, ok=True, skipped=True)
+            return await self._check(source, state)
 
-    async def _check(self, source: Source) -> CheckReport:
+    async def _check(self, source: Source, state: SourceState) -> CheckReport:
         name = source.settings.name
-        state = await self._store.source_state(name)
         now = self._clock()
         try:
             with self._metrics.fetch_seconds.time():
@@ -203,8 +222,9 @@ class Watcher:
             log.warning("source %s: %s", name, problem)
         try:
             return await self._succeeded(source, state, result, now)
-        except StoreError:
-            raise
+        except StoreError as exc:
+            log.error("source %s: could not store: %s", name, exc)
+            return CheckReport(name, ok=False, error=str(exc))
         except Exception as exc:
             log.exception("source %s: unexpected error reading entries", name)
             return await self._failed(source, state, now, f"internal error: {type(exc).__name__}")
@@ -225,11 +245,12 @@ class Watcher:
             last_error=None,
             next_fetch_at=now + next_delay(source.settings.interval, 0, self._rng),
         )
-        try:
-            stored = await self._store.ingest(new_state, found, backfill=source.settings.backfill)
-        except StoreError as exc:
-            log.error("source %s: could not store: %s", name, exc)
-            return CheckReport(name, ok=False, error=str(exc))
+        if result.unchanged:
+            await self._store.save_source_state(new_state, release=True)
+            return CheckReport(name, ok=True, unchanged=True, next_fetch_at=new_state.next_fetch_at)
+        stored = await self._store.ingest(
+            new_state, found, backfill=source.settings.backfill, release=True
+        )
         if stored.alerted:
             self._metrics.posts_ingested.labels(name).inc(len(stored.alerted))
         if stored.planned:
@@ -247,7 +268,7 @@ class Watcher:
             ok=True,
             new_posts=len(stored.alerted),
             planned=stored.planned,
-            unchanged=result.unchanged,
+            next_fetch_at=new_state.next_fetch_at,
         )
 
     async def _failed(
@@ -271,10 +292,12 @@ class Watcher:
             next_fetch_at=now + delay,
         )
         try:
-            await self._store.save_source_state(new_state)
+            await self._store.save_source_state(new_state, release=True)
         except StoreError as exc:
             log.error("source %s: could not record the failure: %s", source.settings.name, exc)
-        return CheckReport(source.settings.name, ok=False, error=error)
+        return CheckReport(
+            source.settings.name, ok=False, error=error, next_fetch_at=new_state.next_fetch_at
+        )
 
 
 def _until(when: datetime | None, now: datetime) -> float:

@@ -138,12 +138,17 @@ class Store:
             rows = await conn.execute(select(sources).order_by(sources.c.name))
             return [source_from_row(row._mapping) for row in rows]
 
-    async def save_source_state(self, state: SourceState) -> None:
+    async def save_source_state(self, state: SourceState, *, release: bool = False) -> None:
         async with self._tx() as conn:
-            await self._save_source(conn, state)
+            await self._save_source(conn, state, release=release)
 
-    async def _save_source(self, conn: AsyncConnection, state: SourceState) -> None:
+    async def _save_source(
+        self, conn: AsyncConnection, state: SourceState, *, release: bool = False
+    ) -> None:
+        """Upsert `state`; with `release`, also give up this process's fetch lease."""
         values = source_values(state)
+        if release:
+            values |= {"lease_owner": None, "lease_until": None}
         statement = self._insert(sources).values(name=state.name, **values)
         await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
 
@@ -196,8 +201,10 @@ class Store:
             )
             await conn.execute(update(sources).where(sources.c.name == name).values(paused=paused))
 
-    async def lease_source(self, name: str, owner: str, lease: timedelta) -> bool:
-        """Take `name` for `owner` until the lease runs out; False if another process holds it.
+    async def lease_source(self, name: str, owner: str, lease: timedelta) -> SourceState | None:
+        """Take `name` for `owner` until the lease runs out, and return its state.
+
+        None while another process holds it.
 
         Several processes on one database fetch each source once: the one holding
         the lease fetches, and a process that died leaves its lease to expire.
@@ -220,8 +227,10 @@ class Store:
                     ),
                 )
                 .values(lease_owner=owner, lease_until=now + lease)
+                .returning(*sources.c)
             )
-            return bool(taken.rowcount)
+            row = taken.first()
+            return source_from_row(row._mapping) if row else None
 
     async def release_source(self, name: str, owner: str) -> None:
         async with self._tx() as conn:
@@ -256,6 +265,7 @@ class Store:
         *,
         backfill: int = 0,
         baseline: bool = True,
+        release: bool = False,
     ) -> IngestResult:
         """Store what is new in `found` and plan its alerts, with `state`, in one transaction.
 
@@ -277,7 +287,7 @@ class Store:
                 if alert:
                     planned += await outbox.plan_post(conn, post_id, post, now)
                     alerted.append(replace(post, id=post_id))
-            await self._save_source(conn, replace(state, initialized=True))
+            await self._save_source(conn, replace(state, initialized=True), release=release)
         return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned, revised)
 
     async def _initialized(self, conn: AsyncConnection, name: str) -> bool:

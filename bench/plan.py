@@ -1,0 +1,182 @@
+"""Planning one post for 100,000 subscribed chats, on SQLite and on PostgreSQL.
+
+Run `python bench/plan.py [--chats N] [--repeats N] [--no-postgres]`. For each
+backend: a fresh database (SQLite: a temporary file; PostgreSQL:
+`$NEWSBOT_BENCH_POSTGRES_URL`, else a throwaway server started like the test
+suite's, tests/pgserver.py), migrated, N chats each subscribed to `IT`, `경제` and
+`정치` created set-based, ANALYZE (what autovacuum does for a live database); then
+the real path, `Store.ingest` of one new `IT` post from an initialized source,
+which stores the post and plans its outbox rows in one INSERT … SELECT
+(`storage.outbox.plan_post`). Timed with `time.perf_counter` around the whole
+transaction; the fastest of `--repeats` posts is reported (on a shared machine
+the fastest run is the code's own cost; the others add the neighbours'). Goal:
+≤ 1 s on PostgreSQL for 100,000 chats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import hashlib
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import text
+
+from bench.common import (
+    Figure,
+    PostgresUnavailableError,
+    bulk_chats,
+    figure,
+    postgres_url,
+    print_report,
+    report,
+    sqlite_url,
+)
+from bot.models import Post, SourceState
+from storage import Store, open_store
+from storage.migrate import upgrade
+
+#: Every chat follows these; the benchmarked post is in the first.
+KEYS = ("IT", "경제", "정치")
+GOAL_POSTGRES_S = 1.0
+
+# --- issue 9 (keyword filters): NOT BUILT YET --------------------------------------
+# When per-chat keyword filters land, planning must apply them set-based, within the
+# same goal. Measure it here: after `bulk_chats`, give e.g. every tenth chat an
+# include filter matching the post (`반도체`), every tenth another an exclude filter
+# (`-광고`) and 1,000 chats ten filters each, set-based like `bulk_chats`; then add
+# a figure "plan one post, 100,000 chats with filters (<backend>)" beside the ones
+# below, with the same goal on PostgreSQL. Until then this bench measures planning
+# without filters only.
+
+#: A what-if measured beside PostgreSQL's figure, on the same database (outbox emptied):
+#: the outbox without its three foreign keys and with partial unique indexes. EXPLAIN
+#: ANALYZE of plan_post shows the per-row FK triggers (each locks the referenced row
+#: FOR KEY SHARE) take most of the statement's time, and every row carries an entry
+#: in the unique index of the kind (post or broadcast) it is not.
+LEANER_OUTBOX = (
+    "ALTER TABLE deliveries DROP CONSTRAINT fk_deliveries_post_id_posts",
+    "ALTER TABLE deliveries DROP CONSTRAINT fk_deliveries_broadcast_id_broadcasts",
+    "ALTER TABLE deliveries DROP CONSTRAINT fk_deliveries_chat_id_chats",
+    "ALTER TABLE deliveries DROP CONSTRAINT uq_deliveries_post_id_chat_id",
+    "ALTER TABLE deliveries DROP CONSTRAINT uq_deliveries_broadcast_id_chat_id",
+    "CREATE UNIQUE INDEX uq_deliveries_post_chat ON deliveries (post_id, chat_id)"
+    " WHERE post_id IS NOT NULL",
+    "CREATE UNIQUE INDEX uq_deliveries_broadcast_chat ON deliveries (broadcast_id, chat_id)"
+    " WHERE broadcast_id IS NOT NULL",
+)
+
+
+def bench_post(number: int) -> Post:
+    link = f"https://news.example.kr/article/plan-{number}"
+    return Post(
+        source="bench",
+        guid=f"plan-{number}",
+        link=link,
+        title=f"반도체 수출 {number}개월 연속 증가",
+        excerpt="정부는 오늘 반도체 수출이 늘었다고 발표했다.",
+        categories=(KEYS[0],),
+        published_at=datetime.now(UTC),
+        image=None,
+        breaking=False,
+        fingerprint=hashlib.md5(link.encode()).hexdigest(),
+    )
+
+
+async def prepare(store: Store, chats: int) -> SourceState:
+    """Schema, `chats` subscribed chats, fresh statistics; the source, initialized."""
+    await upgrade(store.engine)
+    await bulk_chats(store.engine, chats, KEYS)
+    await run_sql(store, ["ANALYZE"])
+    state = SourceState(name="bench", initialized=True)
+    await store.save_source_state(state)
+    return state
+
+
+async def run_sql(store: Store, statements: Sequence[str]) -> None:
+    async with store.engine.begin() as conn:
+        for statement in statements:
+            await conn.execute(text(statement))
+
+
+async def timed_ingests(
+    store: Store, state: SourceState, numbers: range, chats: int
+) -> list[float]:
+    """Seconds for each `Store.ingest` of one new post planned for `chats` chats."""
+    timings = []
+    for number in numbers:
+        started = time.perf_counter()
+        result = await store.ingest(state, [bench_post(number)])
+        timings.append(time.perf_counter() - started)
+        if result.planned != chats:
+            raise RuntimeError(f"planned {result.planned} rows, expected {chats}")
+    return timings
+
+
+async def measure(
+    url: str, chats: int, repeats: int, what_if: Sequence[str] = ()
+) -> tuple[list[float], list[float]]:
+    """Timings of the schema as migrated, then (outbox emptied) after the `what_if` DDL."""
+    async with open_store(url) as store:
+        state = await prepare(store, chats)
+        timings = await timed_ingests(store, state, range(repeats), chats)
+        if not what_if:
+            return timings, []
+        await run_sql(store, ["TRUNCATE deliveries", *what_if, "ANALYZE deliveries"])
+        return timings, await timed_ingests(store, state, range(repeats, 2 * repeats), chats)
+
+
+def backend_figure(
+    backend: str, database: AbstractContextManager[str], chats: int, repeats: int
+) -> tuple[Figure, dict[str, list[float]]]:
+    name = f"plan one post, {chats:,} chats ({backend})"
+    postgres = backend == "PostgreSQL"
+    goal = GOAL_POSTGRES_S if postgres else None
+    try:
+        with database as url:
+            timings, leaner = asyncio.run(
+                measure(url, chats, repeats, LEANER_OUTBOX if postgres else ())
+            )
+    except PostgresUnavailableError as exc:
+        return figure(name, None, "s", goal=goal, note=f"not measured: {exc}"), {}
+    note = f"best of {repeats}; median {statistics.median(timings):.3f} s"
+    alternative = None
+    if leaner:
+        alternative = ("outbox without FKs, partial uniques", round(min(leaner), 3))
+        note += "; alternative: the same after LEANER_OUTBOX (bench/plan.py), a what-if"
+    value = round(min(timings), 3)
+    made = figure(name, value, "s", goal=goal, alternative=alternative, note=note)
+    return made, {backend: timings, f"{backend} leaner outbox": leaner}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    """Measure planning on each backend; returns the report (see bench/__main__.py)."""
+    options = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    options.add_argument("--chats", type=int, default=100_000)
+    options.add_argument("--repeats", type=int, default=3)
+    options.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    args = options.parse_args(argv)
+    backends: list[tuple[str, AbstractContextManager[str]]] = [("SQLite", sqlite_url())]
+    if not args.no_postgres:
+        backends.append(("PostgreSQL", postgres_url()))
+    figures: list[Figure] = []
+    timings: dict[str, list[float]] = {}
+    for backend, database in backends:
+        made, seconds = backend_figure(backend, database, args.chats, args.repeats)
+        figures.append(made)
+        timings |= {key: value for key, value in seconds.items() if value}
+    return report("plan", figures, chats=args.chats, timings_s=timings)
+
+
+if __name__ == "__main__":
+    print_report(main())
