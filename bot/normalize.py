@@ -12,7 +12,7 @@ import html
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 from urllib.parse import parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
@@ -182,6 +182,12 @@ def _published(
     if when is None:
         return seen_at
     if when.tzinfo is None:
+        if when.time() == time(0) and seen_at is not None:
+            # A bare date (a Jekyll file name): the post came out some time that day, not
+            # at midnight; the moment newsbot first saw it is the better guess today.
+            local_today = seen_at.astimezone(zone).date()
+            if when.date() == local_today:
+                return seen_at
         when = when.replace(tzinfo=zone)
     # A CMS with a wrong clock must not pin a post to the top for days.
     return min(when, now) if when > now + timedelta(days=1) else when

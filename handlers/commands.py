@@ -25,7 +25,7 @@ from bot.models import (
     Reply,
 )
 from handlers.base import SourceAdmin
-from handlers.messages import say
+from handlers.messages import manage_key, say
 from handlers.preferences import (
     digest_command,
     filter_command,
@@ -235,7 +235,7 @@ async def _categories(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
 async def _toggle(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     """A category button pressed: flip that subscription and redraw the keyboard."""
     if not inv.can_manage:
-        return Reply(say(chat.language, "need_manage"), private=True)
+        return Reply(say(chat.language, manage_key(chat)), private=True)
     name = inv.args.strip()[:MAX_CATEGORY]
     if name:
         if name.casefold() in {s.casefold() for s in await cmds.store.subscriptions(chat)}:
@@ -249,7 +249,7 @@ async def _toggle(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
 async def _subscribe(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     lang = chat.language
     if not inv.can_manage:
-        return Reply(say(lang, "need_manage"), private=True)
+        return Reply(say(lang, manage_key(chat)), private=True)
     names = split_names(inv.args)
     if not names:
         return Reply(say(lang, "subscribe_usage", known=await cmds.known(lang)), private=True)
@@ -276,7 +276,7 @@ async def _subscribe(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
 async def _unsubscribe(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     lang = chat.language
     if not inv.can_manage:
-        return Reply(say(lang, "need_manage"), private=True)
+        return Reply(say(lang, manage_key(chat)), private=True)
     names = split_names(inv.args)
     if not names:
         return Reply(say(lang, "unsubscribe_usage"), private=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from bot.models import Chat
+
 _TEXTS: Final[dict[str, tuple[str, str]]] = {
     # key: (Korean, English)
     "welcome": (
@@ -96,6 +98,10 @@ _TEXTS: Final[dict[str, tuple[str, str]]] = {
     "lang_usage": ("사용법: /lang ko|en", "Usage: /lang ko|en"),
     "lang_set": ("이제 한국어로 답합니다.", "I will answer in English now."),
     "need_manage": (
+        "이 채팅의 구독과 설정은 채팅 관리자만 바꿀 수 있습니다.",
+        "Only this chat's admins can change its subscriptions and settings.",
+    ),
+    "need_manage_discord": (
         "이 채널의 구독을 바꾸려면 채널 관리 권한이 필요합니다.",
         "You need the Manage Channels permission to change this channel's subscriptions.",
     ),
@@ -219,3 +225,8 @@ def say(language: str, key: str, **values: object) -> str:
     korean, english = _TEXTS[key]
     template = english if language == "en" else korean
     return template.format(**values) if values else template
+
+
+def manage_key(chat: Chat) -> str:
+    """Which refusal to show a member who may not change the chat's settings."""
+    return "need_manage_discord" if chat.platform == "discord" else "need_manage"

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from bot.errors import InvalidInput
 from bot.filters import parse_term
 from bot.models import Button, Chat, Invocation, KeywordFilter, QuietHours, Reply
-from handlers.messages import say
+from handlers.messages import manage_key, say
 
 if TYPE_CHECKING:
     from handlers.commands import Commands
@@ -44,7 +44,7 @@ def parse_quiet(args: str) -> QuietHours | None:
 async def filter_command(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     lang = chat.language
     if not inv.can_manage:
-        return Reply(say(lang, "need_manage"), private=True)
+        return Reply(say(lang, manage_key(chat)), private=True)
     action, _, rest = inv.args.strip().partition(" ")
     action = action.lower()
     if action == "list":
@@ -77,7 +77,7 @@ async def _list_filters(cmds: Commands, chat: Chat) -> Reply:
 async def quiet_command(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     lang = chat.language
     if not inv.can_manage:
-        return Reply(say(lang, "need_manage"), private=True)
+        return Reply(say(lang, manage_key(chat)), private=True)
     try:
         quiet = parse_quiet(inv.args)
     except InvalidInput:
@@ -100,7 +100,7 @@ async def quiet_command(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
 async def digest_command(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     lang = chat.language
     if not inv.can_manage:
-        return Reply(say(lang, "need_manage"), private=True)
+        return Reply(say(lang, manage_key(chat)), private=True)
     words = inv.args.lower().split()
     if words == ["off"]:
         await cmds.store.update_chat(chat, digest_at=None)

@@ -90,7 +90,7 @@ async def test_group_admin_subscribes_by_name_and_a_member_may_not(bot: Newsbot)
     done = await bot.ask(-100600, "/subscribe@newsbot_test_bot IT", user_id=7, **group)
     await bot.publish(make_post(3, categories=("IT",)))
 
-    assert refused == "이 채널의 구독을 바꾸려면 채널 관리 권한이 필요합니다."
+    assert refused == "이 채팅의 구독과 설정은 채팅 관리자만 바꿀 수 있습니다."
     assert done == "구독했습니다: IT"
     assert bot.tg.messages(-100600)[-1].spans("bold") == ["Headline 3"]
 

@@ -134,3 +134,15 @@ def test_an_entity_cut_in_half_by_the_cms_is_dropped() -> None:
 def test_a_link_with_a_broken_port_is_skipped_not_a_crash() -> None:
     with pytest.raises(Skipped, match="no usable http"):
         normalize(entry(link="http://newsdao.kr:abc/a", guid="g"), RULES, now=NOW, seen_at=NOW)
+
+
+def test_a_bare_date_of_today_counts_from_when_it_was_first_seen() -> None:
+    afternoon = datetime(2026, 11, 29, 6, 30, tzinfo=UTC)  # 15:30 KST
+    today = normalize(
+        entry(published=datetime(2026, 11, 29)), RULES, now=afternoon, seen_at=afternoon
+    )
+    assert today.published_at == afternoon, "not midnight: that would make it stale at once"
+    older = normalize(
+        entry(published=datetime(2026, 11, 27)), RULES, now=afternoon, seen_at=afternoon
+    )
+    assert older.published_at == datetime(2026, 11, 27, tzinfo=SEOUL)
