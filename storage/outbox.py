@@ -155,15 +155,30 @@ def subscriber_condition(keys: Sequence[str]) -> ColumnElement[bool]:
 
 def keywords_condition(conn: AsyncConnection, post: Post) -> ColumnElement[bool]:
     """Chats whose keyword filters let `post` through: no excluded keyword in its text,
-    and one of their included keywords if they have any. A substring test per filter."""
+    and one of their included keywords if they have any.
+
+    One pass over the filters (a substring test each), grouped by chat: the chats it
+    blocks are left out, so chats without filters cost nothing.
+    """
     haystack = literal(normalized_text(f"{post.title} {post.excerpt}"))
     contains = func.strpos if conn.dialect.name == "postgresql" else func.instr
-    mine = chat_filters.c.chat_id == chats.c.id
     hit = contains(haystack, chat_filters.c.pattern) > 0
-    excluded = exists().where(mine, chat_filters.c.exclude, hit)
-    any_include = exists().where(mine, ~chat_filters.c.exclude)
-    included = exists().where(mine, ~chat_filters.c.exclude, hit)
-    return and_(~excluded, or_(~any_include, included))
+    include = ~chat_filters.c.exclude
+
+    def any_of(condition: ColumnElement[bool]) -> ColumnElement[int]:
+        return func.max(case((condition, 1), else_=0))
+
+    blocked = (
+        select(chat_filters.c.chat_id)
+        .group_by(chat_filters.c.chat_id)
+        .having(
+            or_(
+                any_of(and_(chat_filters.c.exclude, hit)) == 1,
+                and_(any_of(include) == 1, any_of(and_(include, hit)) == 0),
+            )
+        )
+    )
+    return chats.c.id.not_in(blocked)
 
 
 def post_keys(post: Post) -> list[str]:
