@@ -283,11 +283,16 @@ def main(argv: list[str] | None = None) -> int:
 def _print_table(
     results: list[tuple[FeedFigures, list[str]]], rows: list[dict[str, float]]
 ) -> None:
-    print(f"{'feed':<12} {'KB':>7} {'entries':>7} {'newsbot ms':>11} {'feedparser ms':>14} ratio")
+    print(
+        f"{'feed':<12} {'KB':>7} {'entries':>7} {'parse+normalize ms':>19} "
+        f"{'feedparser ms':>14} ratio {'parse alone ms':>15} ratio"
+    )
     for figures, problems in results:
+        alone = figures.feedparser_ms / figures.parse_only_ms if figures.parse_only_ms else 0.0
         print(
             f"{figures.name:<12} {figures.kilobytes:>7} {figures.entries:>7} "
-            f"{figures.newsbot_ms:>11.2f} {figures.feedparser_ms:>14.2f} {figures.ratio:>5}x"
+            f"{figures.newsbot_ms:>19.2f} {figures.feedparser_ms:>14.2f} {figures.ratio:>5}x"
+            f" {figures.parse_only_ms:>15.2f} {alone:>5.1f}x"
             f"  {'same title/link/date' if figures.agree else 'DISAGREE'}"
         )
         for problem in problems[:10]:

@@ -36,6 +36,10 @@ IMAGE_MARKERS = ("속보", "breaking")
 #: Query parameters that identify a campaign, not a page.
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src)$", re.I)
 _IMG = re.compile(r"<img\b[^>]*>", re.I)
+#: An absolute http(s) link with a plain host (no user info, numeric port if any).
+_PLAIN_HTTP = re.compile(
+    r"(?i)https?://[a-z0-9.\-_~\u0080-\uffff]+(?P<port>:\d{1,5})?(?=[/?#]|$)\S*$"
+)
 _ATTRIBUTE = re.compile(r"""\b(src|alt)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
 
 
@@ -97,6 +101,8 @@ def absolute_link(link: str | None, base: str | None) -> str | None:
     if not link or not link.strip():
         return None
     link = link.strip().replace(" ", "%20")
+    if _PLAIN_HTTP.match(link):
+        return link  # the common case, decided without urlsplit
     absolute = link.startswith(("http://", "https://"))
     resolved = urljoin(base, link) if base and not absolute else link
     try:
@@ -111,6 +117,11 @@ def absolute_link(link: str | None, base: str | None) -> str | None:
 
 def canonical_link(link: str) -> str:
     """The link as a story's identity: no tracking parameters, fragment, default port."""
+    plain = _PLAIN_HTTP.match(link)
+    if plain and "?" not in link and "#" not in link and not plain.group("port"):
+        scheme, _, rest = link.partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme.lower()}://{host.lower()}/{path if slash else ''}"
     parts = urlsplit(link)
     host = (parts.hostname or "").lower()
     try:

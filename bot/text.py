@@ -26,6 +26,7 @@ _DROP_START = re.compile(r"<(?:script|style|noscript|template|iframe|object|svg)
 _UNCLOSED_DROP = re.compile(r"<(?:script|style)\b.*\Z", re.IGNORECASE | re.DOTALL)
 _COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
 _TAG = re.compile(r"<[a-zA-Z/!][^>]*>")
+_PARAGRAPH = re.compile(r"\n[ \t\r\f\v\u00a0\u3000]*\n\s*")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 #: Trailing lines newsrooms append to every post; dropped from excerpts.
 _BOILERPLATE = re.compile(
@@ -52,32 +53,31 @@ def html_to_text(markup: str) -> str:
     """
     if not looks_like_html(markup):
         return _tidy(markup)
+    return _tidy(_visible(markup))
+
+
+def _visible(markup: str) -> str:
+    """Markup's visible text, paragraph breaks as blank lines, whitespace untidy."""
     text = _COMMENT.sub("", markup) if "<!--" in markup else markup
-    if _DROP_START.search(text):
-        text = _UNCLOSED_DROP.sub("", _DROP.sub("", text))
     if "<" in text:
+        if _DROP_START.search(text):
+            text = _UNCLOSED_DROP.sub("", _DROP.sub("", text))
         text = _TAG.sub("", _BLOCK.sub("\n\n", _BREAK.sub("\n", text)))
-    return _tidy(html.unescape(text) if "&" in text else text)
+    return html.unescape(text) if "&" in text else text
 
 
 def _tidy(text: str) -> str:
-    paragraphs: list[str] = []
-    lines: list[str] = []
-    for line in text.replace("\u200b", "").split("\n"):
-        words = line.split()
-        if words:
-            lines.append(" ".join(words))
-        elif lines:
-            paragraphs.append("\n".join(lines))
-            lines = []
-    if lines:
-        paragraphs.append("\n".join(lines))
-    return "\n\n".join(paragraphs)
+    """Paragraphs split at blank lines, each on one line with single spaces."""
+    if "\u200b" in text:
+        text = text.replace("\u200b", "")
+    paragraphs = (" ".join(part.split()) for part in _PARAGRAPH.split(text))
+    return "\n\n".join(p for p in paragraphs if p)
 
 
 def single_line(text: str) -> str:
     """Markup off and every run of whitespace, newlines included, as one space."""
-    return " ".join(html_to_text(text).split())
+    plain = _visible(text) if looks_like_html(text) else text
+    return " ".join(plain.replace("\u200b", "").split())
 
 
 def strip_boilerplate(text: str) -> str:
