@@ -24,6 +24,7 @@ Tests wait for what they expect with `wait_for_messages` / `wait_until`, never a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import random
@@ -112,6 +113,11 @@ class FakeTelegram:
         self._chaos: tuple[float, random.Random, tuple[Failure, ...], str] | None = None
         #: Messages delivered although the client got a failure (timeout, reset) instead.
         self.delivered_unanswered = 0
+        #: The chat of each of those, in order: the only chats a correct client may
+        #: have sent twice.
+        self.unanswered_chats: list[int] = []
+        #: How long a `timeout` failure holds its request (None: until the server stops).
+        self.hang_seconds: float | None = None
         self._next_failures: deque[tuple[str, Failure]] = deque()
         self._windows: dict[object, SlidingWindow] = {}
         self._runner: web.AppRunner | None = None
@@ -322,15 +328,22 @@ class FakeTelegram:
         if failure.deliver:
             deliver()
             self.delivered_unanswered += 1
+            if "chat_id" in params:
+                self.unanswered_chats.append(int(params["chat_id"]))
             await self._notify()
         if failure.reset:
             raise Reset
         if failure.hang:
-            await self._closing.wait()
+            await self._hang()
         if failure.status == 429:
             self.too_many_requests += 1
         raise TelegramApiError(failure.status or 502, failure.description or "Bad Gateway",
                                failure.parameters)  # fmt: skip
+
+    async def _hang(self) -> None:
+        """Hold a request past the client's timeout: until `hang_seconds` or the server stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), self.hang_seconds)
 
     def _failure_for(self, method: str, params: JSON) -> Failure | None:
         if self._next_failures and self._next_failures[0][0] == method:
