@@ -11,7 +11,7 @@ import asyncio
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -61,6 +61,11 @@ async def subscribe_chats(store: Store, chat_ids: Sequence[int], category: str) 
 def duplicates(tg: FakeTelegram, chat_ids: Sequence[int]) -> int:
     """Messages beyond the first in each chat (each chat is owed exactly one here)."""
     return sum(max(0, len(tg.messages(c)) - 1) for c in chat_ids)
+
+
+def sent_at_least(tg: FakeTelegram, count: int) -> Callable[[], bool]:
+    """A predicate for `wait_until`: the fake has received `count` messages."""
+    return lambda: tg.sent_count() >= count
 
 
 def delivered(tg: FakeTelegram, chat_ids: Sequence[int]) -> int:
