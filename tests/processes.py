@@ -58,9 +58,9 @@ async def subscribe_chats(store: Store, chat_ids: Sequence[int], category: str) 
         await conn.execute(insert(subscriptions), subscribed)
 
 
-def duplicates(tg: FakeTelegram, chat_ids: Sequence[int]) -> int:
-    """Messages beyond the first in each chat (each chat is owed exactly one here)."""
-    return sum(max(0, len(tg.messages(c)) - 1) for c in chat_ids)
+def duplicates(tg: FakeTelegram, chat_ids: Sequence[int], owed: int = 1) -> int:
+    """Messages beyond the `owed` ones in each chat."""
+    return sum(max(0, len(tg.messages(c)) - owed) for c in chat_ids)
 
 
 def sent_at_least(tg: FakeTelegram, count: int) -> Callable[[], bool]:
@@ -68,9 +68,9 @@ def sent_at_least(tg: FakeTelegram, count: int) -> Callable[[], bool]:
     return lambda: tg.sent_count() >= count
 
 
-def delivered(tg: FakeTelegram, chat_ids: Sequence[int]) -> int:
-    """Chats that have their message."""
-    return sum(1 for c in chat_ids if tg.messages(c))
+def delivered(tg: FakeTelegram, chat_ids: Sequence[int], owed: int = 1) -> int:
+    """Chats that have the `owed` messages (distinct texts) they are owed."""
+    return sum(1 for c in chat_ids if len({m.raw for m in tg.messages(c)}) >= owed)
 
 
 class NewsbotProcess:
