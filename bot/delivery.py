@@ -299,7 +299,8 @@ class Dispatcher:
         claimed while one goes out, and a batch is recorded while the next goes out.
         Batches do not overlap on the wire (per-chat limits stay exact). A row
         waits in its claim at most one batch before it is sent; the lease covers
-        that with room (30 s against 200 rows at 30/s: 7 s a batch).
+        that with room (30 s against 200 rows at 30/s: 7 s a batch). A crash can
+        repeat at most two batches: the one going out and the one being recorded.
         """
         claimed = await self._claim()
         handled, recording = 0, None

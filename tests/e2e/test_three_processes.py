@@ -35,6 +35,8 @@ CHATS = 300
 POSTS = 2
 FIRST_CHAT = 50_000
 BATCH = 50
+#: Sent but not recorded when a process dies: the batch going out and the one before it.
+IN_FLIGHT_BOUND = 2 * BATCH
 DELIVERY = {"batch_size": BATCH, "concurrency": 16, "lease_seconds": 2, "receiver_lease_seconds": 2}
 WITHIN = 60.0
 
@@ -91,5 +93,5 @@ async def test_one_of_three_dies_and_another_takes_over(
     assert second != first
     assert polls_after > polls_before  # the new receiver polls getUpdates itself
     assert delivered(tg, chat_ids, POSTS) == CHATS
-    assert duplicates(tg, chat_ids, POSTS) <= BATCH
+    assert duplicates(tg, chat_ids, POSTS) <= IN_FLIGHT_BOUND
     assert statuses == [0, 0]
