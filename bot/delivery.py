@@ -244,7 +244,8 @@ class Dispatcher:
         self._settings = settings
         # Unique to this dispatcher's life (a restarted process may reuse a pid): the
         # store never hands a dispatcher back rows it holds itself (see `Store.claim`).
-        self._owner = f"{owner[: OWNER_LENGTH - 9]}/{secrets.token_hex(4)}"
+        self._name = owner
+        self._owner = _owner_name(owner)
         self._clock = clock
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
@@ -302,9 +303,18 @@ class Dispatcher:
         that with room (30 s against 200 rows at 30/s: 7 s a batch). A crash can
         repeat at most two batches: the one going out and the one being recorded.
         """
-        claimed = await self._claim()
+        try:
+            return await self._pipeline()
+        except BaseException:
+            # Rows this round claimed and could not finish keep its lease; under a new
+            # name this dispatcher may take them up again once that lease runs out.
+            self._owner = _owner_name(self._name)
+            raise
+
+    async def _pipeline(self) -> int:
         handled, recording = 0, None
         try:
+            claimed = await self._claim()
             while claimed:
                 sending = asyncio.gather(*self._plan_round(claimed))
                 upcoming = asyncio.ensure_future(self._claim())
@@ -473,6 +483,11 @@ def _untouched(delivery: Delivery, now: datetime) -> Verdict:
         delivery.id, state, next_attempt_at=now, counts_as_attempt=False, action=delivery.action
     )
     return Verdict(result)
+
+
+def _owner_name(name: str) -> str:
+    """`name` made unique to one stretch of a dispatcher's life, within OWNER_LENGTH."""
+    return f"{name[: OWNER_LENGTH - 9]}/{secrets.token_hex(4)}"
 
 
 def _done(verdict: Verdict) -> asyncio.Future[Verdict]:
