@@ -236,13 +236,16 @@ async def _plan(
     return result.rowcount or 0
 
 
-def _due(platforms: Sequence[str], now: datetime) -> ColumnElement[bool]:
+def _due(platforms: Sequence[str], now: datetime, owner: str) -> ColumnElement[bool]:
     pending = and_(
         deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
     )
-    # A row whose lease ran out belongs to a process that died mid-send.
+    # A row whose lease ran out belongs to a process that died mid-send, unless it is
+    # the claimer's own: a live claimer's rows are in flight or next in line.
     orphaned = and_(
-        deliveries.c.state == DeliveryState.SENDING.value, deliveries.c.lease_until < now
+        deliveries.c.state == DeliveryState.SENDING.value,
+        deliveries.c.lease_until < now,
+        deliveries.c.lease_owner != owner,
     )
     owed = and_(
         deliveries.c.state == DeliveryState.SENT.value,
@@ -264,13 +267,15 @@ async def claim(
     """Mark up to `limit` due rows `sending` under our lease; returns their ids.
 
     Breaking first, then oldest. On PostgreSQL rows locked by another process
-    are skipped, so several processes share one outbox without waiting.
+    are skipped, so several processes share one outbox without waiting. Rows
+    whose lease ran out are taken over, except from `owner` itself: an owner
+    names one live claimer, which may still be about to send them.
     """
     if not platforms:
         return []
     due = (
         select(deliveries.c.id)
-        .where(_due(platforms, now))
+        .where(_due(platforms, now, owner))
         .order_by(deliveries.c.priority, deliveries.c.next_attempt_at, deliveries.c.id)
         .limit(limit)
     )

@@ -24,6 +24,7 @@ Tests wait for what they expect with `wait_for_messages` / `wait_until`, never a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import math
 import random
@@ -111,8 +112,15 @@ class FakeTelegram:
         self._changed = asyncio.Condition()
         self._chat_failures: dict[int, Failure] = {}
         self._chaos: tuple[float, random.Random, tuple[Failure, ...], str] | None = None
+        self._chaos_cap: int | None = None
+        self._chaos_counts: dict[int, int] = defaultdict(int)
         #: Messages delivered although the client got a failure (timeout, reset) instead.
         self.delivered_unanswered = 0
+        #: The chat of each of those, in order: the only chats a correct client may
+        #: have sent twice.
+        self.unanswered_chats: list[int] = []
+        #: How long a `timeout` failure holds its request (None: until the server stops).
+        self.hang_seconds: float | None = None
         self._next_failures: deque[tuple[str, Failure]] = deque()
         self._windows: dict[object, SlidingWindow] = {}
         self._runner: web.AppRunner | None = None
@@ -194,13 +202,16 @@ class FakeTelegram:
         seed: int = 0,
         failures: tuple[Failure, ...] | None = None,
         method: str = "sendMessage",
+        max_per_chat: int | None = None,
     ) -> None:
         """Fail a `share` of `method` calls at random (seeded), with one of `failures`.
 
         By default every transient kind: 429, 500, 502, timeouts and resets, some of
-        them after delivering (`delivered_unanswered` counts those).
+        them after delivering (`delivered_unanswered` counts those). `max_per_chat`:
+        no chat's calls fail more often than this (so retry backoffs stay short).
         """
         self._chaos = (share, random.Random(seed), failures or Failure.every_kind(), method.lower())
+        self._chaos_cap = max_per_chat
 
     def make_admin(self, chat_id: int, user_id: int) -> None:
         self.admins.add((chat_id, user_id))
@@ -341,15 +352,22 @@ class FakeTelegram:
         if failure.deliver:
             deliver()
             self.delivered_unanswered += 1
+            if "chat_id" in params:
+                self.unanswered_chats.append(int(params["chat_id"]))
             await self._notify()
         if failure.reset:
             raise Reset
         if failure.hang:
-            await self._closing.wait()
+            await self._hang()
         if failure.status == 429:
             self.too_many_requests += 1
         raise TelegramApiError(failure.status or 502, failure.description or "Bad Gateway",
                                failure.parameters)  # fmt: skip
+
+    async def _hang(self) -> None:
+        """Hold a request past the client's timeout: until `hang_seconds` or the server stops."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._closing.wait(), self.hang_seconds)
 
     def _failure_for(self, method: str, params: JSON) -> Failure | None:
         if self._next_failures and self._next_failures[0][0] == method:
@@ -360,9 +378,17 @@ class FakeTelegram:
                 return failure
         if self._chaos is not None and method == self._chaos[3]:
             share, rng, failures, _ = self._chaos
-            if rng.random() < share:
+            if rng.random() < share and self._chaos_allows(params.get("chat_id")):
                 return rng.choice(failures)
         return None
+
+    def _chaos_allows(self, chat_id: object) -> bool:
+        """Count one random failure against the chat's cap; False once it is reached."""
+        if self._chaos_cap is None or chat_id is None:
+            return True
+        key = int(str(chat_id))
+        self._chaos_counts[key] += 1
+        return self._chaos_counts[key] <= self._chaos_cap
 
     def _check_rate(self, chat_id: int, paid: bool) -> None:
         """Count one message against every window, or answer 429 if one is full."""

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import random
 from collections import deque
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.config import DeliverySettings
 from bot.delivery import Dispatcher, judge
+from bot.errors import StoreError
 from bot.models import (
     ALL,
     Alert,
     Chat,
     ChatGone,
     ChatMoved,
+    DeliveryState,
     Outcome,
     Platform,
     PlatformLimits,
@@ -26,7 +29,7 @@ from bot.models import (
     ThreadGone,
     TransientFailure,
 )
-from storage import Store
+from storage import DeliveryResult, Store
 from tests.factories import make_chat, make_post
 from tests.waiting import Changes
 
@@ -221,3 +224,33 @@ async def test_a_gone_topic_merges_into_a_main_chat_that_has_its_own_subscriptio
     assert await store.subscriptions(main) == ["IT", "Sports"]
     gone = await store.find_chat("telegram", "-100600", "9")
     assert gone is not None and not gone.active
+
+
+class FailingOnceStore(Store):
+    """A store whose first `settle` fails, as when the database goes away mid-round."""
+
+    failed = False
+
+    async def settle(self, results: Sequence[DeliveryResult]) -> None:
+        if not self.failed:
+            self.failed = True
+            raise StoreError("database error: gone")
+        await super().settle(results)
+
+
+async def test_rows_a_failed_round_left_claimed_are_sent_by_the_same_dispatcher_later(
+    store: Store, sender: RecordingSender
+) -> None:
+    await plan(store, 3, make_post(1))
+    failing = FailingOnceStore(store.engine)
+    settings = SETTINGS.model_copy(update={"lease_seconds": 0.01})
+    dispatcher = Dispatcher(failing, [sender], settings, owner="test", rng=random.Random(1))
+
+    with pytest.raises(StoreError):
+        await dispatcher.round()
+    await dispatcher.drain()  # the leases ran out: the rows are taken up again
+
+    [post] = await store.latest(1)
+    assert post.id is not None
+    rows = await store.deliveries_for_post(post.id)
+    assert {row.state for row in rows} == {DeliveryState.SENT}

@@ -153,3 +153,12 @@ async def test_one_process_holds_the_receiver_role_until_it_lapses_or_is_dropped
     await store.drop_lease("receiver", "a")
     assert await store.hold_lease("receiver", "b", timedelta(seconds=-1))
     assert await store.hold_lease("receiver", "c", LEASE), "b's lease lapsed"
+
+
+async def test_a_claimer_is_never_handed_back_its_own_rows(store: Store) -> None:
+    await store.ingest(SourceState("newsroom"), [])
+    await subscribed(store, 1, ALL)
+    await store.ingest(SourceState("newsroom"), [make_post(1)])
+    await store.claim(["telegram"], limit=10, lease=timedelta(seconds=-1), owner="busy")
+    assert await store.claim(["telegram"], limit=10, lease=LEASE, owner="busy") == []
+    assert len(await store.claim(["telegram"], limit=10, lease=LEASE, owner="other")) == 1

@@ -1,5 +1,11 @@
 from bot.models import Chat, PlatformLimits
-from bot.ratelimit import PlatformLimiter, SlidingWindow
+from bot.ratelimit import (
+    PACING_MARGIN,
+    PACING_SLACK,
+    Pacer,
+    PlatformLimiter,
+    SlidingWindow,
+)
 
 
 def test_no_more_than_the_limit_in_any_window() -> None:
@@ -58,3 +64,28 @@ def test_groups_get_twenty_a_minute() -> None:
     for _ in range(20):
         window.record(clock.now)
     assert limiter.chat_delay(group) == 60
+
+
+def test_paced_slots_leave_room_in_every_window() -> None:
+    pacer = Pacer(30)
+    slots = [pacer.reserve(0.0) for _ in range(90)]
+    for i in range(len(slots) - 30):
+        assert slots[i + 30] - slots[i] >= 1.0 + PACING_MARGIN - 1e-9
+
+
+def test_a_late_sender_catches_up_only_by_the_slack() -> None:
+    pacer = Pacer(30)
+    first = pacer.reserve(0.0)
+    slightly_late = pacer.reserve(pacer.gap + PACING_SLACK / 2)
+    after_idling = pacer.reserve(5.0)
+    assert first == 0.0
+    assert slightly_late == pacer.gap
+    assert after_idling == 5.0
+    assert pacer.reserve(5.0) == 5.0 + pacer.gap
+
+
+async def test_the_overall_budget_is_paced_without_a_burst() -> None:
+    clock = FakeClock()
+    limiter = PlatformLimiter(LIMITS, clock=clock)
+    await limiter.acquire(Chat("telegram", "1"))
+    assert limiter._pace.reserve(clock.now) > clock.now
