@@ -22,8 +22,8 @@ under about 90 s; at 30/s, 2,000 chats alone would take 67 s.
 Achieved rate = (messages − 1) / (last − first arrival at the fake). Both senders
 are paced evenly (no burst), which this counts exactly; a sender that bursts the
 first second's N messages (a sliding window allows it) would look up to N/total
-better. The pace itself is 3 % under the ceiling (`bot.ratelimit.PACING_MARGIN`:
-room for arrival jitter), so 0.97 is the most either can show.
+better. The pace itself is 4 % under the ceiling (`bot.ratelimit.PACING_MARGIN`:
+room for arrival jitter), so 0.96 is the most either can show.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ count departures; a burst of N sends at the start of each window arrives spread
 over the time the client takes to write them, while the next window's first send
 arrives at once, so a bursty sender that never exceeds N per window by its own
 clock still gets 429s (measured: bench/fanout.py). Evenly spaced sends tolerate
-arrival jitter up to the margin's share of the window (about 20 ms per second).
+arrival jitter up to the margin less the slack (35 ms in every second).
 """
 
 from __future__ import annotations
@@ -54,10 +54,12 @@ class SlidingWindow:
         return not self._times or self._times[-1] <= now - self.window
 
 
-#: How much slower than the ceiling the overall pace is (0.03: 3 %, so 29.1/s for 30/s).
-PACING_MARGIN = 0.03
+#: How much slower than the ceiling the overall pace is (0.04: 4 %, so 28.8/s for 30/s).
+#: 3 % still drew a few 429s on a loaded machine, where the event loop can hold a
+#: request back by 20 ms or more (bench/fanout.py).
+PACING_MARGIN = 0.04
 #: How far behind its schedule a pacer catches up before it starts the schedule anew.
-PACING_SLACK = 0.01
+PACING_SLACK = 0.005
 
 
 class Pacer:

@@ -4,8 +4,8 @@ The bot runs as a child process against the fake Bot API in this process, with a
 small in-flight bound and short leases so a restart takes over within seconds.
 SIGKILL leaves the dead process's leases to run out; SIGTERM finishes what is in
 flight, records it, gives the receiver role up, and exits 0. Each replacement
-process is started while the one it replaces still runs (a standby, as in
-production), so start-up time does not add to the test's.
+process is started just before the one it replaces is stopped, so its start-up
+overlaps the wait for the old leases.
 """
 
 from __future__ import annotations
@@ -75,10 +75,10 @@ async def test_killed_three_times_every_chat_still_gets_the_alert_once(planned: 
     bots = [await NewsbotProcess(planned.config, tg, "run0").start()]
     try:
         for n, moment in enumerate(moments, start=1):
-            # The next run starts now (a standby) so its start-up overlaps this one's work.
-            bots.append(await NewsbotProcess(planned.config, tg, f"run{n}").start())
             await tg.wait_until(sent_at_least(tg, moment), within=WITHIN)
-            await bots[-2].stop()  # SIGKILL: no chance to record anything
+            # The replacement starts up while the leases of the killed one run out.
+            bots.append(await NewsbotProcess(planned.config, tg, f"run{n}").start())
+            await bots[-2].stop()  # SIGKILL the only process up: the one sending
         await tg.wait_until(lambda: delivered(tg, chat_ids) == CHATS, within=WITHIN)
     finally:
         bots[-1].signal(signal.SIGTERM)
@@ -94,16 +94,19 @@ async def test_killed_three_times_every_chat_still_gets_the_alert_once(planned: 
 async def test_sigterm_finishes_in_flight_sends_and_exits_0(planned: Setup) -> None:
     tg, chat_ids = planned.tg, planned.chat_ids
     first = await NewsbotProcess(planned.config, tg, "first").start()
-    standby = await NewsbotProcess(planned.config, tg, "standby").start()
+    standby: NewsbotProcess | None = None
     try:
-        await tg.wait_until(lambda: tg.sent_count() >= 200, within=WITHIN)
+        await tg.wait_until(sent_at_least(tg, 200), within=WITHIN)
+        # Only now a second process: the first is surely the one sending.
+        standby = await NewsbotProcess(planned.config, tg, "standby").start()
         first.signal(signal.SIGTERM)
         status = await first.wait()
         sent_when_stopped = tg.sent_count()
         await tg.wait_until(lambda: delivered(tg, chat_ids) == CHATS, within=WITHIN)
     finally:
-        standby.signal(signal.SIGTERM)
-        await standby.wait()
+        if standby is not None:
+            standby.signal(signal.SIGTERM)
+            await standby.wait()
         await first.stop()
 
     assert status == 0, first.tail()
