@@ -1,0 +1,264 @@
+"""The Store's sources: fetch state, leases, sources added from a chat, and ingesting posts."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.models import (
+    AddedSource,
+    Post,
+    SourceState,
+)
+from storage import outbox
+from storage.base import StoreBase
+from storage.rows import (
+    source_from_row,
+    source_values,
+)
+from storage.tables import (
+    leases,
+    sources,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one `Store.ingest` wrote."""
+
+    #: The posts that were new and alerted, with their ids.
+    alerted: tuple[Post, ...]
+    #: New posts recorded without an alert (a first fetch, or a story seen elsewhere).
+    recorded: int
+    #: Outbox rows planned.
+    planned: int
+    #: Posts already alerted whose title or excerpt changed: their messages get edited.
+    revised: int = 0
+
+
+class SourceStore(StoreBase):
+    # --- sources -----------------------------------------------------------------
+
+    async def source_state(self, name: str) -> SourceState:
+        async with self._tx() as conn:
+            row = (await conn.execute(select(sources).where(sources.c.name == name))).first()
+        return source_from_row(row._mapping) if row else SourceState(name=name)
+
+    async def source_states(self) -> list[SourceState]:
+        async with self._tx() as conn:
+            rows = await conn.execute(select(sources).order_by(sources.c.name))
+            return [source_from_row(row._mapping) for row in rows]
+
+    async def save_source_state(self, state: SourceState, *, release: bool = False) -> None:
+        async with self._tx() as conn:
+            await self._save_source(conn, state, release=release)
+
+    async def _save_source(
+        self, conn: AsyncConnection, state: SourceState, *, release: bool = False
+    ) -> None:
+        """Upsert `state`; with `release`, also give up this process's fetch lease."""
+        values = source_values(state)
+        if release:
+            values |= {"lease_owner": None, "lease_until": None}
+        statement = self._insert(sources).values(name=state.name, **values)
+        await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+
+    async def add_source(self, source: AddedSource) -> bool:
+        """Remember a source added from a chat; False if the name or URL is taken."""
+        async with self._tx() as conn:
+            taken = await conn.execute(
+                select(sources.c.name).where(
+                    or_(sources.c.name == source.name, sources.c.url == source.url)
+                )
+            )
+            if taken.first() is not None:
+                return False
+            await conn.execute(
+                sources.insert().values(
+                    name=source.name,
+                    url=source.url,
+                    categories=json.dumps(list(source.categories), ensure_ascii=False),
+                    added_by=source.added_by,
+                    initialized=False,
+                    failures=0,
+                )
+            )
+            return True
+
+    async def added_sources(self) -> list[AddedSource]:
+        """Every source added from a chat or an OPML file, paused ones included."""
+        query = select(sources).where(sources.c.url.is_not(None)).order_by(sources.c.name)
+        async with self._tx() as conn:
+            return [
+                AddedSource(r.name, r.url, tuple(json.loads(r.categories or "[]")), r.added_by)
+                for r in await conn.execute(query)
+            ]
+
+    async def remove_source(self, name: str) -> bool:
+        """Forget an added source (its posts stay); False if there is no such added source."""
+        async with self._tx() as conn:
+            gone = await conn.execute(
+                delete(sources).where(sources.c.name == name, sources.c.url.is_not(None))
+            )
+            return bool(gone.rowcount)
+
+    async def pause_source(self, name: str, paused: bool) -> None:
+        """Pause or resume a source (the caller knows the name is configured or added)."""
+        async with self._tx() as conn:
+            await conn.execute(
+                self._insert(sources)
+                .values(name=name, initialized=False, failures=0)
+                .on_conflict_do_nothing()
+            )
+            await conn.execute(update(sources).where(sources.c.name == name).values(paused=paused))
+
+    async def lease_source(self, name: str, owner: str, lease: timedelta) -> SourceState | None:
+        """Take `name` for `owner` until the lease runs out, and return its state.
+
+        None while another process holds it.
+
+        Several processes on one database fetch each source once: the one holding
+        the lease fetches, and a process that died leaves its lease to expire.
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            await conn.execute(
+                self._insert(sources)
+                .values(name=name, initialized=False, failures=0)
+                .on_conflict_do_nothing()
+            )
+            taken = await conn.execute(
+                update(sources)
+                .where(
+                    sources.c.name == name,
+                    or_(
+                        sources.c.lease_until.is_(None),
+                        sources.c.lease_until < now,
+                        sources.c.lease_owner == owner,
+                    ),
+                )
+                .values(lease_owner=owner, lease_until=now + lease)
+                .returning(*sources.c)
+            )
+            row = taken.first()
+            return source_from_row(row._mapping) if row else None
+
+    async def release_source(self, name: str, owner: str) -> None:
+        async with self._tx() as conn:
+            await conn.execute(
+                update(sources)
+                .where(sources.c.name == name, sources.c.lease_owner == owner)
+                .values(lease_owner=None, lease_until=None)
+            )
+
+    async def hold_lease(self, name: str, owner: str, lease: timedelta) -> bool:
+        """Take or renew the role `name` for `owner`; False while another owner holds it."""
+        now = self._clock()
+        async with self._tx() as conn:
+            values = {"name": name, "owner": owner, "until": now + lease}
+            await conn.execute(self._insert(leases).values(**values).on_conflict_do_nothing())
+            taken = await conn.execute(
+                update(leases)
+                .where(leases.c.name == name, or_(leases.c.owner == owner, leases.c.until < now))
+                .values(owner=owner, until=now + lease)
+            )
+            return bool(taken.rowcount)
+
+    async def drop_lease(self, name: str, owner: str) -> None:
+        """Give the role up at once (a clean stop), so another process takes over now."""
+        async with self._tx() as conn:
+            await conn.execute(delete(leases).where(leases.c.name == name, leases.c.owner == owner))
+
+    async def ingest(
+        self,
+        state: SourceState,
+        found: Sequence[Post],
+        *,
+        backfill: int = 0,
+        baseline: bool = True,
+        release: bool = False,
+    ) -> IngestResult:
+        """Store what is new in `found` and plan its alerts, with `state`, in one transaction.
+
+        New means an unknown (source, guid) whose link's fingerprint is not
+        known either. On the source's first successful fetch only the
+        `backfill` newest new posts are alerted and the rest are recorded,
+        unless `baseline` is False (pushed posts are always news).
+        """
+        now = self._clock()
+        async with self._tx() as conn:
+            first = baseline and not await self._initialized(conn, state.name)
+            fresh, revised = await self._unseen(conn, state.name, found, now)
+            known = await outbox.known_fingerprints(conn, [p.fingerprint for p in fresh])
+            chosen = _choose_alerts(fresh, known, backfill if first else None)
+            ids = await outbox.insert_posts(conn, chosen, now)
+            alerted: list[Post] = []
+            planned = 0
+            for post_id, (post, alert) in zip(ids, chosen, strict=True):
+                if alert:
+                    planned += await outbox.plan_post(conn, post_id, post, now)
+                    alerted.append(replace(post, id=post_id))
+            await self._save_source(conn, replace(state, initialized=True), release=release)
+        return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned, revised)
+
+    async def _initialized(self, conn: AsyncConnection, name: str) -> bool:
+        query = select(sources.c.initialized).where(sources.c.name == name)
+        return bool((await conn.execute(query)).scalar())
+
+    async def _unseen(
+        self, conn: AsyncConnection, source: str, found: Sequence[Post], now: datetime
+    ) -> tuple[list[Post], int]:
+        """The posts not stored yet, and how many stored ones were revised at the source."""
+        unique = list({p.guid: p for p in reversed(found)}.values())[::-1]
+        known = await outbox.stored_versions(conn, source, [p.guid for p in unique])
+        revised = 0
+        for post in unique:
+            stored = known.get(post.guid)
+            if stored is not None and _changed(stored, post, now):
+                await outbox.revise_post(conn, stored.id, post, now)
+                revised += 1
+        return [p for p in unique if p.guid not in known], revised
+
+
+#: A correction at the source updates messages sent within this long.
+LIVE_UPDATE_WINDOW = timedelta(hours=24)
+
+
+def _changed(stored: outbox.StoredVersion, post: Post, now: datetime) -> bool:
+    """An alerted post whose headline or text the source corrected, recently enough."""
+    return (
+        stored.alerted
+        and now - stored.seen_at <= LIVE_UPDATE_WINDOW
+        and (stored.title, stored.excerpt) != (post.title, post.excerpt)
+    )
+
+
+def _choose_alerts(
+    fresh: Sequence[Post], known_prints: set[str], backfill: int | None
+) -> list[tuple[Post, bool]]:
+    """Pair each new post with whether it is alerted.
+
+    A story whose link was seen before (another source, or a changed guid) is
+    recorded silently. `backfill` None means a normal fetch: alert every new
+    post; a number means a first fetch: alert only that many of the newest.
+    """
+    chosen: list[tuple[Post, bool]] = []
+    prints = set(known_prints)
+    for post in fresh:
+        chosen.append((post, post.fingerprint not in prints))
+        prints.add(post.fingerprint)
+    if backfill is None:
+        return chosen
+    oldest = datetime.min.replace(tzinfo=UTC)
+    newest = sorted(
+        (p for p, alert in chosen if alert),
+        key=lambda p: p.published_at or oldest,
+        reverse=True,
+    )[:backfill]
+    keep = {id(p) for p in newest}
+    return [(p, id(p) in keep) for p, _ in chosen]
