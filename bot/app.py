@@ -108,8 +108,6 @@ class App:
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         #: True while this process holds the receiver role.
         self.receiving = False
-        #: Set once every part is up (tests and the API wait on it).
-        self.ready = asyncio.Event()
 
     async def run(self, *, once: bool = False) -> int:
         async with AsyncExitStack() as stack:
@@ -121,7 +119,6 @@ class App:
                 return 0
             await self._serve_api(stack, parts)
             self._handle_signals()
-            self.ready.set()
             async with asyncio.TaskGroup() as group:
                 group.create_task(parts.watcher.run(self.stop, discover=parts.catalog.sources))
                 group.create_task(self._receive_and_send(parts))
