@@ -361,19 +361,10 @@ class Dispatcher:
             chat = delivery.chat
             limiter = self._limiters[chat.platform]
             early = self._settle_early(delivery, now)
-            if early is None and (
-                (chat.platform, chat.chat_id) in busy or limiter.chat_delay(chat)
-            ):
-                wait = max(limiter.chat_delay(chat), limiter.chat_gap(chat))
-                later = now + timedelta(seconds=wait)
-                early = Verdict(
-                    DeliveryResult(
-                        delivery.id,
-                        DeliveryState.PENDING,
-                        next_attempt_at=later,
-                        counts_as_attempt=False,
-                    )
-                )
+            delay = limiter.chat_delay(chat)
+            if early is None and ((chat.platform, chat.chat_id) in busy or delay):
+                wait = max(delay, limiter.chat_gap(chat))
+                early = _untouched(delivery, now + timedelta(seconds=wait))
             if early is not None:
                 futures.append(_done(early))
                 continue
@@ -484,11 +475,11 @@ async def _unless_stopped(waiting: Awaitable[None], stop: asyncio.Event) -> bool
     return False
 
 
-def _untouched(delivery: Delivery, now: datetime) -> Verdict:
-    """A claimed row handed back as it was: no attempt made, due again at once."""
+def _untouched(delivery: Delivery, due: datetime) -> Verdict:
+    """A claimed row handed back as it was (an owed edit stays owed): no attempt, due at `due`."""
     state = DeliveryState.SENT if delivery.action is not None else DeliveryState.PENDING
     result = DeliveryResult(
-        delivery.id, state, next_attempt_at=now, counts_as_attempt=False, action=delivery.action
+        delivery.id, state, next_attempt_at=due, counts_as_attempt=False, action=delivery.action
     )
     return Verdict(result)
 

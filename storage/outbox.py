@@ -503,12 +503,14 @@ async def plan_notice(conn: AsyncConnection, broadcast_id: int, chat: Chat, now:
 
 
 async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> datetime | None:
-    """When the earliest pending row for `platforms` becomes due (None: nothing pending)."""
+    """When the earliest row for `platforms` becomes due: pending, or owing an edit or
+    deletion (None: nothing waits)."""
     if not platforms:
         return None
+    owed = and_(deliveries.c.state == DeliveryState.SENT.value, deliveries.c.action.is_not(None))
     query = select(func.min(deliveries.c.next_attempt_at)).where(
         deliveries.c.platform.in_(platforms),
-        deliveries.c.state == DeliveryState.PENDING.value,
+        or_(deliveries.c.state == DeliveryState.PENDING.value, owed),
     )
     # min() keeps the column's type, so the value comes back aware.
     value = (await conn.execute(query)).scalar()

@@ -125,3 +125,18 @@ async def test_a_correction_after_a_day_is_not_applied(
     later = Store(store.engine, clock=lambda: datetime.now(UTC) + timedelta(hours=25))
     result = await later.ingest(SourceState("newsroom"), [replace(make_post(1), title="늦은 수정")])
     assert result.revised == 0
+
+
+async def test_two_corrections_for_one_chat_are_two_edits_not_new_messages(
+    store: Store, dispatcher: Dispatcher, sender: RecordingSender
+) -> None:
+    chat = await store.ensure_chat(make_chat(1))
+    await store.subscribe(chat, [ALL])
+    await store.ingest(SourceState("newsroom"), [])
+    await store.ingest(SourceState("newsroom"), [make_post(1), make_post(2)])
+    await dispatcher.drain()
+    corrected = [make_post(1, title="고친 제목 1"), make_post(2, title="고친 제목 2")]
+    await store.ingest(SourceState("newsroom"), corrected)
+    await dispatcher.drain()
+    assert len(sender.delivered) == 2, "the second edit, deferred for the chat's limit, is no send"
+    assert sorted(headline for _, _, headline in sender.edited) == ["고친 제목 1", "고친 제목 2"]
