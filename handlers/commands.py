@@ -318,9 +318,6 @@ def _refused(cmds: Commands, chat: Chat, inv: Invocation) -> Reply | None:
 
 
 async def _broadcast(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
-    refusal = _refused(cmds, chat, inv)
-    if refusal is not None:
-        return refusal
     text = inv.args.strip()
     category = None
     if text.startswith("#"):
@@ -342,9 +339,6 @@ async def _broadcast(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
 
 
 async def _broadcast_send(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
-    refusal = _refused(cmds, chat, inv)
-    if refusal is not None:
-        return refusal
     if not inv.args.strip().isdigit():
         return Reply(say(chat.language, "broadcast_usage"), private=True)
     draft_id = int(inv.args)
@@ -359,9 +353,6 @@ async def _broadcast_send(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
 
 
 async def _broadcast_cancel(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
-    refusal = _refused(cmds, chat, inv)
-    if refusal is not None:
-        return refusal
     if not inv.args.strip().isdigit():
         return Reply(say(chat.language, "broadcast_usage"), private=True)
     draft_id = int(inv.args)
@@ -371,9 +362,6 @@ async def _broadcast_cancel(cmds: Commands, chat: Chat, inv: Invocation) -> Repl
 
 async def _recall(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
     """`/recall 12` takes broadcast #12 back; `/recall post 34` a post's alerts."""
-    refusal = _refused(cmds, chat, inv)
-    if refusal is not None:
-        return refusal
     lang = chat.language
     words = inv.args.split()
     is_post = len(words) == 2 and words[0].lower() == "post"
@@ -405,9 +393,6 @@ def admin_only(handler: Handler) -> Handler:
 
 
 async def _stats(cmds: Commands, chat: Chat, inv: Invocation) -> Reply:
-    refusal = _refused(cmds, chat, inv)
-    if refusal is not None:
-        return refusal
     stats = await cmds.store.stats()
     none = say(chat.language, "none")
     text = say(
@@ -436,10 +421,10 @@ _HANDLERS: dict[str, Handler] = {
     "unsubscribe": _unsubscribe,
     "subscriptions": _subscriptions,
     "lang": _lang,
-    "broadcast": _broadcast,
-    "broadcast_send": _broadcast_send,
-    "broadcast_cancel": _broadcast_cancel,
-    "recall": _recall,
+    "broadcast": admin_only(_broadcast),
+    "broadcast_send": admin_only(_broadcast_send),
+    "broadcast_cancel": admin_only(_broadcast_cancel),
+    "recall": admin_only(_recall),
     "sources": admin_only(list_sources),
     "addsource": admin_only(add_source),
     "removesource": admin_only(remove_source),
@@ -449,7 +434,7 @@ _HANDLERS: dict[str, Handler] = {
     "settings": settings_command,
     "quiet": quiet_command,
     "digest": digest_command,
-    "stats": _stats,
+    "stats": admin_only(_stats),
 }
 
 #: The commands users see in menus (internal button commands are not listed).
