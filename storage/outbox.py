@@ -439,18 +439,7 @@ async def fold_held(conn: AsyncConnection, chat: Chat, limit: int, now: datetime
     if not held:
         return 0
     chosen = [row.post_id for row in held[:limit]]
-    await conn.execute(
-        insert(deliveries).values(
-            chat_id=chat.id,
-            platform=chat.platform,
-            priority=PRIORITY_NORMAL,
-            state=DeliveryState.PENDING.value,
-            attempts=0,
-            next_attempt_at=now,
-            created_at=now,
-            digest=json.dumps(chosen),
-        )
-    )
+    await _one_row(conn, chat, now, PRIORITY_NORMAL, digest=json.dumps(chosen))
     for part in chunks([row.id for row in held]):
         await conn.execute(
             update(deliveries)
@@ -488,16 +477,23 @@ async def merge_chat(conn: AsyncConnection, *, source: Chat, target: Chat) -> No
 
 async def plan_notice(conn: AsyncConnection, broadcast_id: int, chat: Chat, now: datetime) -> None:
     """One broadcast row for one chat: newsbot telling that chat something."""
+    await _one_row(conn, chat, now, PRIORITY_BROADCAST, broadcast_id=broadcast_id)
+
+
+async def _one_row(
+    conn: AsyncConnection, chat: Chat, now: datetime, priority: int, **what: object
+) -> None:
+    """A pending outbox row for one chat, due now; `what` says what it carries."""
     await conn.execute(
         insert(deliveries).values(
-            broadcast_id=broadcast_id,
             chat_id=chat.id,
             platform=chat.platform,
-            priority=PRIORITY_BROADCAST,
+            priority=priority,
             state=DeliveryState.PENDING.value,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
+            **what,
         )
     )
 
