@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 
 from bot.models import Entry, Post
 from bot.text import (
-    first_paragraphs,
-    html_to_text,
+    leading,
     looks_like_html,
+    paragraphs,
     single_line,
-    strip_boilerplate,
     truncate,
+    without_boilerplate,
 )
 
 #: How much of the story the Post keeps; the formatter cuts it to each platform's limit.
@@ -168,13 +168,14 @@ _EXCERPT_MARKUP = 6 * STORED_EXCERPT
 
 def _excerpt(entry: Entry) -> str:
     for candidate in (entry.summary, entry.content):
-        if candidate and candidate.strip():
-            head = _head(candidate)
-            text = html_to_text(head)
-            if len(head) == len(candidate.rstrip()):  # the end is there: drop its signature
-                text = strip_boilerplate(text)
-            if text:
-                return truncate(first_paragraphs(text, STORED_EXCERPT), STORED_EXCERPT)
+        if candidate:
+            markup = candidate.rstrip()
+            head = _head(markup)
+            parts = paragraphs(head)
+            if len(head) == len(markup):  # the end is there: drop its signature
+                parts = without_boilerplate(parts)
+            if parts:
+                return truncate(leading(parts, STORED_EXCERPT), STORED_EXCERPT)
     return ""
 
 
@@ -183,7 +184,7 @@ def _head(markup: str) -> str:
     if len(markup) > _EXCERPT_MARKUP:
         end = markup.rfind(">", 0, _EXCERPT_MARKUP)
         markup = markup[: end + 1] if end > 0 else markup[:_EXCERPT_MARKUP]
-    return _HALF_ENTITY.sub("", markup.rstrip())
+    return _HALF_ENTITY.sub("", markup) if "&" in markup[-12:] else markup
 
 
 def _published(

@@ -13,7 +13,7 @@ from bot.feeds.encoding import declared_encoding, decode
 from bot.feeds.jsonfeed import read_json
 from bot.feeds.repair import skip_junk
 from bot.feeds.rss import read_rss
-from bot.feeds.xmlsafe import has_doctype, parse_utf8_xml, parse_xml
+from bot.feeds.xmlsafe import has_doctype, parse_cp949_xml, parse_utf8_xml, parse_xml
 from bot.feeds.xmltree import local_name
 from bot.models import ParsedFeed
 
@@ -40,6 +40,10 @@ def parse_feed(
                 return _read(root, url)
             except UnicodeDecodeError:
                 pass  # libxml2 passed an encoded surrogate; Python's decoder will not
+    elif _maybe_cp949_xml(body, content_type):
+        root = parse_cp949_xml(body, url)
+        if root is not None:
+            return _read(root, url)
     text = skip_junk(decode(body, content_type))
     head = text[:4096].lstrip(_BLANK)
     if not head and not text.strip(_BLANK):
@@ -79,6 +83,19 @@ def _maybe_utf8_xml(body: bytes, content_type: str | None) -> bool:
     # Valid UTF-8 wins over any label (see `decode`), and libxml2 rejects invalid UTF-8,
     # so only a label naming another multibyte encoding makes the attempt pointless.
     return declared_encoding(body, content_type) in (None, "utf-8", "cp1252")
+
+
+def _maybe_cp949_xml(body: bytes, content_type: str | None) -> bool:
+    """True when the body is XML labelled Korean (read as CP949) and is not UTF-8."""
+    if not _XML_START.match(body) or b"\x00" in body[:4] or has_doctype(body):
+        return False
+    if declared_encoding(body, content_type) != "cp949" or body.isascii():
+        return False
+    try:
+        body.decode("utf-8")  # fails within the first Hangul syllable of a CP949 body
+    except UnicodeDecodeError:
+        return True
+    return False  # valid UTF-8 wins over the label, as in `decode`
 
 
 def _is_json_type(content_type: str | None) -> bool:

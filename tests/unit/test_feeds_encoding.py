@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 
 import pytest
 
-from bot.feeds import decode
+from bot.feeds import decode, parse_feed
+from bot.feeds.xmlsafe import parse_cp949_xml
 
 KOREAN = "똠 햏 뷁 한국은행 기준금리"
 
@@ -82,3 +84,26 @@ def test_a_server_default_latin1_header_does_not_override_a_korean_body() -> Non
 def test_a_real_latin1_feed_stays_latin1() -> None:
     body = '<?xml version="1.0" encoding="iso-8859-1"?><t>Société été à Paris</t>'.encode("latin-1")
     assert "Société été à Paris" in decode(body, "text/xml; charset=iso-8859-1")
+
+
+def test_libxml2_reads_every_cp949_character_as_python_does() -> None:
+    # Well-formed Korean feeds skip Python's decoder: libxml2 reads the CP949 bytes
+    # itself. Both must agree on all 17,048 two-byte characters, or a headline would
+    # differ with the path it took.
+    every = []
+    for lead in range(0x81, 0xFF):
+        for trail in range(0x41, 0xFF):
+            with contextlib.suppress(UnicodeDecodeError):
+                every.append(bytes([lead, trail]).decode("cp949"))
+    text = "".join(every)
+    body = f'<?xml version="1.0" encoding="euc-kr"?><t>{text}</t>'.encode("cp949")
+    root = parse_cp949_xml(body)
+    assert root is not None
+    assert root.text == text
+
+
+def test_a_euc_kr_feed_that_is_not_cp949_still_reads_what_it_can() -> None:
+    body = f'<?xml version="1.0" encoding="euc-kr"?><rss><channel><item><title>{KOREAN}'
+    broken = body.encode("cp949") + b"\x80\xff</title><link>https://a.kr/1</link></item>"
+    feed = parse_feed(broken + b"</channel></rss>")
+    assert feed.entries[0].title is not None and feed.entries[0].title.startswith(KOREAN)
