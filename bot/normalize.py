@@ -20,6 +20,7 @@ from bot.models import Entry, Post
 from bot.text import (
     leading,
     looks_like_html,
+    one_line,
     paragraphs,
     single_line,
     truncate,
@@ -151,12 +152,15 @@ def unique_categories(raw: Iterable[str]) -> tuple[str, ...]:
     result: list[str] = []
     for item in raw:
         plain = single_line(item) if looks_like_html(item) else item
-        name = " ".join(plain.lstrip("#").split())[:64]
-        if name and name.casefold() not in seen:
-            seen.add(name.casefold())
+        name = one_line(plain.lstrip("#"))[:64]
+        key = name.casefold()
+        if name and key not in seen:
+            seen.add(key)
             result.append(name)
     return tuple(result)
 
+
+_ONE_DAY = timedelta(days=1)
 
 #: An entity the CMS cut in half at the end of a summary (`… &hel`).
 _HALF_ENTITY = re.compile(r"&#?[A-Za-z0-9]{0,10}$")
@@ -202,7 +206,7 @@ def _published(
                 return seen_at
         when = when.replace(tzinfo=zone)
     # A CMS with a wrong clock must not pin a post to the top for days.
-    return min(when, now) if when > now + timedelta(days=1) else when
+    return min(when, now) if when > now + _ONE_DAY else when
 
 
 def is_breaking(

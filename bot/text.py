@@ -59,7 +59,7 @@ def paragraphs(markup: str) -> list[str]:
     text = _visible(markup) if looks_like_html(markup) else markup
     if "\u200b" in text:
         text = text.replace("\u200b", "")
-    return [line for part in _PARAGRAPH.split(text) if part and (line := _one_line(part))]
+    return [line for part in _PARAGRAPH.split(text) if part and (line := one_line(part))]
 
 
 def _visible(markup: str) -> str:
@@ -75,10 +75,10 @@ def _visible(markup: str) -> str:
 def single_line(text: str) -> str:
     """Markup off and every run of whitespace, newlines included, as one space."""
     plain = _visible(text) if looks_like_html(text) else text
-    return _one_line(plain.replace("\u200b", "") if "\u200b" in plain else plain)
+    return one_line(plain.replace("\u200b", "") if "\u200b" in plain else plain)
 
 
-def _one_line(text: str) -> str:
+def one_line(text: str) -> str:
     """Every run of whitespace as one space, none at the ends."""
     # `isprintable` is False for every whitespace character but the ASCII space, so a
     # text that passes it and has no double space is already tidy. One C-level pass:

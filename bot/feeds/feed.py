@@ -32,7 +32,8 @@ def parse_feed(
     `url` is the feed's address, the base for relative links where the feed sets no
     xml:base. Raises ParseError with a one-line reason when no feed can be read.
     """
-    tried_as_is = _maybe_utf8_xml(body, content_type)
+    fast_path = _fast_path(body, content_type)
+    tried_as_is = fast_path == "utf-8"
     if tried_as_is:
         root = parse_utf8_xml(body, url)
         if root is not None:
@@ -40,7 +41,7 @@ def parse_feed(
                 return _read(root, url)
             except UnicodeDecodeError:
                 pass  # libxml2 passed an encoded surrogate; Python's decoder will not
-    elif _maybe_cp949_xml(body, content_type):
+    elif fast_path == "cp949":
         root = parse_cp949_xml(body, url)
         if root is not None:
             return _read(root, url)
@@ -76,26 +77,25 @@ def _read(root: etree._Element, url: str | None) -> ParsedFeed:
     raise ParseError(f"not a feed: the root element is <{name}>")
 
 
-def _maybe_utf8_xml(body: bytes, content_type: str | None) -> bool:
-    """True when the body starts like XML and may be UTF-8 whatever its label."""
-    if not _XML_START.match(body) or b"\x00" in body[:4] or has_doctype(body):
-        return False
-    # Valid UTF-8 wins over any label (see `decode`), and libxml2 rejects invalid UTF-8,
-    # so only a label naming another multibyte encoding makes the attempt pointless.
-    return declared_encoding(body, content_type) in (None, "utf-8", "cp1252")
+def _fast_path(body: bytes, content_type: str | None) -> str | None:
+    """How libxml2 may try the bytes as they are: "utf-8", "cp949", or None (decode first).
 
-
-def _maybe_cp949_xml(body: bytes, content_type: str | None) -> bool:
-    """True when the body is XML labelled Korean (read as CP949) and is not UTF-8."""
+    Only XML without a DOCTYPE qualifies. Valid UTF-8 wins over any label (see
+    `decode`) and libxml2 rejects invalid UTF-8, so any label but another multibyte
+    one makes UTF-8 worth a try; a Korean label on bytes that are not UTF-8 is CP949.
+    """
     if not _XML_START.match(body) or b"\x00" in body[:4] or has_doctype(body):
-        return False
-    if declared_encoding(body, content_type) != "cp949" or body.isascii():
-        return False
+        return None
+    declared = declared_encoding(body, content_type)
+    if declared in (None, "utf-8", "cp1252"):
+        return "utf-8"
+    if declared != "cp949" or body.isascii():
+        return None
     try:
         body.decode("utf-8")  # fails within the first Hangul syllable of a CP949 body
     except UnicodeDecodeError:
-        return True
-    return False  # valid UTF-8 wins over the label, as in `decode`
+        return "cp949"
+    return None  # UTF-8 labelled Korean: `decode` reads it as UTF-8
 
 
 def _is_json_type(content_type: str | None) -> bool:

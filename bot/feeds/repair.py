@@ -28,7 +28,7 @@ NEEDS_REPAIR = re.compile(
 )
 _CHAR_REF = re.compile(r"&#([0-9]{1,7}|[xX][0-9a-fA-F]{1,6});")
 _FEED_START = re.compile(r"<\?xml|<(?:rss|feed|rdf:RDF|RDF)[\s>]")
-_CLEAN_START = re.compile(r"\s*(?:<\?xml|<!--|<!DOCTYPE|<(?:rss|feed|rdf:RDF|RDF)[\s>]|[{\[])")
+_CLEAN_START = re.compile(r"\s*(?:<\?xml|<!--|(?i:<!DOCTYPE)|<(?:rss|feed|rdf:RDF|RDF)[\s>]|[{\[])")
 
 
 def skip_junk(text: str) -> str:

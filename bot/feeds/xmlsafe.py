@@ -26,16 +26,33 @@ _HTML_START = re.compile(r"<html[\s>]", re.IGNORECASE)
 _CLOSED_ENTRY = re.compile(r"</(?:[\w.-]+:)?(?:item|entry)\s*>")
 #: Characters XML 1.0 forbids; CMSes paste them in from word processors.
 _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 13))
-_DOCTYPE_BYTES = re.compile(rb"<!DOCTYPE", re.IGNORECASE)
 
 
 def has_doctype(body: bytes) -> bool:
-    """True when the body holds a DOCTYPE, which only `parse_xml` may inspect.
+    """True when the body's prolog holds a DOCTYPE, which only `parse_xml` may inspect.
 
-    The whole body is searched (a plain byte search, unlike the regex): a DOCTYPE
-    after a long comment is still a prolog libxml2 would read.
+    The prolog is everything before the root element, however long its comments: a
+    DOCTYPE after them is still one libxml2 would read. A DOCTYPE anywhere later is a
+    syntax error, so the (long) rest of the body need not be searched.
     """
-    return b"<!DOCTYPE" in body or _DOCTYPE_BYTES.search(body, 0, 4096) is not None
+    return b"<!doctype" in body[: _prolog_end(body)].lower()
+
+
+def _prolog_end(body: bytes) -> int:
+    """Where the root element starts (past any `<!` that is not a comment), or the end."""
+    at = 0
+    while (at := body.find(b"<", at)) >= 0:
+        if body.startswith(b"<!--", at):
+            closing, skip = b"-->", 4
+        elif body.startswith(b"<?", at):
+            closing, skip = b"?>", 2
+        else:
+            # The root element, or a DOCTYPE: keep enough of it for the search.
+            return at + len(b"<!doctype") if body.startswith(b"<!", at) else at
+        at = body.find(closing, at + skip)
+        if at < 0:
+            break
+    return len(body)
 
 
 def parse_utf8_xml(body: bytes, url: str | None = None) -> etree._Element | None:

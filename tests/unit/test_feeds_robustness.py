@@ -136,3 +136,26 @@ def test_entity_declarations_behind_a_long_comment_are_still_refused() -> None:
     )
     with pytest.raises(ParseError, match="refused"):
         parse_feed(body)
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        '<?xml version="1.0"?><?xml-stylesheet href="a.xsl"?><!-- <rss> in a comment -->',
+        "<!-- never closed <rss> ",
+        "\n\n",
+    ],
+)
+def test_a_doctype_in_any_prolog_is_refused_in_any_case(prolog: str) -> None:
+    body = (
+        f'{prolog}<!doctype rss [<!ENTITY a "aaaaaaaaaa">]>'
+        "<rss><channel><item><title>&a;</title></item></channel></rss>"
+    ).encode()
+    with pytest.raises(ParseError):
+        parse_feed(body)
+
+
+def test_doctype_text_inside_an_item_is_just_text() -> None:
+    # Only the prolog can hold a DOCTYPE; the fast path does not search the whole body.
+    feed = parse_feed(rss("<item><title><![CDATA[<!DOCTYPE> 설명]]></title></item>"))
+    assert feed.entries[0].title == "<!DOCTYPE> 설명"
