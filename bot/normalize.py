@@ -79,9 +79,10 @@ def normalize(entry: Entry, rules: SourceRules, *, now: datetime, seen_at: datet
         raise Skipped(f"no title ({link})")
     categories = unique_categories(entry.categories) or unique_categories(rules.categories)
     image = absolute_link(entry.image, rules.base_url)
+    canonical = canonical_link(link)
     return Post(
         source=rules.name,
-        guid=(entry.guid or "").strip() or canonical_link(link),
+        guid=(entry.guid or "").strip() or canonical,
         link=link,
         title=title,
         excerpt=excerpt,
@@ -89,7 +90,7 @@ def normalize(entry: Entry, rules: SourceRules, *, now: datetime, seen_at: datet
         published_at=_published(entry, rules.timezone, now=now, seen_at=seen_at),
         image=image,
         breaking=is_breaking(entry, title, categories, image, source_breaking=rules.breaking),
-        fingerprint=fingerprint(link),
+        fingerprint=_digest(canonical),
     )
 
 
@@ -140,7 +141,10 @@ def canonical_link(link: str) -> str:
 
 def fingerprint(link: str) -> str:
     """A short stable hash of the canonical link."""
-    canonical = canonical_link(link)
+    return _digest(canonical_link(link))
+
+
+def _digest(canonical: str) -> str:
     # http and https, and a trailing slash, are the same story.
     key = canonical.split("://", 1)[-1].rstrip("/")
     return hashlib.sha256(key.encode("utf-8")).hexdigest()[:32]
