@@ -99,9 +99,13 @@ class Commands:
         return Reply(say(stored.language, "welcome") + "\n\n" + say(stored.language, "help"))
 
     async def chat_removed(self, chat: Chat) -> None:
-        stored = await self.store.find_chat(chat.platform, chat.chat_id)
-        if stored is not None and stored.id is not None:
-            await self.store.chats_gone([stored.id], "removed from chat")
+        if chat.thread_id is None:
+            # A deleted channel or group takes its threads and topics with it.
+            gone = await self.store.chat_ids_within(chat.platform, chat.chat_id)
+        else:
+            stored = await self.store.find_chat(chat.platform, chat.chat_id, chat.thread_id)
+            gone = [stored.id] if stored is not None and stored.id is not None else []
+        await self.store.chats_gone(gone, "removed from chat")
 
     async def chat_moved(self, chat: Chat, new_chat_id: str) -> None:
         stored = await self.store.find_chat(chat.platform, chat.chat_id)

@@ -70,6 +70,12 @@ class ChatStore(StoreBase):
             row = (await conn.execute(query)).first()
         return chat_from_row(row._mapping) if row else None
 
+    async def chat_ids_within(self, platform: str, chat_id: str) -> list[int]:
+        """The stored chat and every topic or thread inside it (its `thread_id` chats)."""
+        query = select(chats.c.id).where(chats.c.platform == platform, chats.c.chat_id == chat_id)
+        async with self._tx() as conn:
+            return list((await conn.execute(query)).scalars())
+
     async def update_chat(
         self,
         chat: Chat,

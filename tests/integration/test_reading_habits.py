@@ -238,3 +238,18 @@ async def test_settings_shows_everything_with_buttons_to_change_it(
         ("categories", ""),
         ("quiet", "off"),
     ]
+
+
+async def test_a_removed_group_takes_its_topics_with_it_a_removed_topic_only_itself(
+    store: Store, commands: Commands
+) -> None:
+    group, other = make_chat(1, kind="supergroup"), make_chat(2, kind="supergroup")
+    topics = [make_chat(1, kind="supergroup", thread_id=str(n)) for n in (7, 8)]
+    for chat in (group, other, *topics):
+        await say(commands, chat, "/subscribe all")
+    await commands.chat_removed(topics[0])
+    await publish(store, make_post(1, title="첫 기사"))
+    assert sorted(chat for chat, _ in await delivered(store)) == ["1001", "1001#8", "1002"]
+    await commands.chat_removed(group)  # the bot was removed from the whole group
+    await store.ingest(SourceState("newsroom", initialized=True), [make_post(2, title="둘째")])
+    assert [chat for chat, _ in await delivered(store)] == ["1002"]
