@@ -262,11 +262,16 @@ class SourceStore(StoreBase):
         New means an unknown (source, guid) whose link's fingerprint is not
         known either. On the source's first successful fetch only the
         `backfill` newest new posts are alerted and the rest are recorded,
-        unless `baseline` is False (pushed posts are always news).
+        unless `baseline` is False (pushed posts are always news). A `state`
+        that says it is initialized is believed (the caller read it under the
+        source's lease); otherwise the database is asked.
         """
         now = self._clock()
         async with self._tx() as conn:
-            first = baseline and not await self._initialized(conn, state.name)
+            # A state read as initialized stays so (nothing unsets it): no need to ask.
+            first = baseline and not (
+                state.initialized or await self._initialized(conn, state.name)
+            )
             fresh, revised = await self._unseen(conn, state.name, found, now)
             known = await outbox.known_fingerprints(conn, [p.fingerprint for p in fresh])
             chosen = _choose_alerts(fresh, known, backfill if first else None)
