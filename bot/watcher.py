@@ -176,6 +176,7 @@ class Watcher:
         known = {s.settings.name for s in self._sources}
         self._sources = list(await discover())
         for name in known - {s.settings.name for s in self._sources}:
+            schedule.due.pop(name, None)
             log.info("source %s: no longer watched", name)
         added = [s for s in self._sources if s.settings.name not in schedule.due]
         schedule.due |= await self._due_times(added)
@@ -206,8 +207,11 @@ class Watcher:
 
         try:
             await self._cycle(sources, due_by=now, on_report=reschedule)
+        except Exception:
+            # A bug in the cycle itself must not stop the watcher: the next one tries again.
+            log.exception("a cycle over %d sources failed", len(sources))
         finally:
-            # A bug in the cycle itself: what it did not reschedule is tried again soon.
+            # What the cycle did not reschedule (a bug, or cancelled) is tried again soon.
             for name in intervals:
                 if name in schedule.in_flight:
                     schedule.done(name, self._clock() + timedelta(seconds=5.0))
@@ -217,7 +221,7 @@ class Watcher:
         sources: Sequence[Source],
         *,
         due_by: datetime | None,
-        on_report: OnReport | None = None,
+        on_report: OnReport = lambda report: None,
     ) -> list[CheckReport]:
         """Lease `sources` in one statement and check the leased ones concurrently.
 
@@ -233,16 +237,16 @@ class Watcher:
             log.error("could not lease %d sources: %s", len(names), exc)
             failed = [CheckReport(name, ok=False, error=str(exc)) for name in names]
             for report in failed:
-                (on_report or _ignore)(report)
+                on_report(report)
             return failed
         checks = (self._leased(s, states.get(s.settings.name), deadline) for s in sources)
         reports = [self._reported(check, on_report) for check in checks]
         return list(await asyncio.gather(*reports))
 
     @staticmethod
-    async def _reported(check: Awaitable[CheckReport], on_report: OnReport | None) -> CheckReport:
+    async def _reported(check: Awaitable[CheckReport], on_report: OnReport) -> CheckReport:
         report = await check
-        (on_report or _ignore)(report)
+        on_report(report)
         return report
 
     async def _leased(
@@ -365,9 +369,7 @@ class Watcher:
             last_error=error,
             next_fetch_at=now + delay,
         )
-        report = CheckReport(
-            source.settings.name, ok=False, error=error, next_fetch_at=new_state.next_fetch_at
-        )
+        report = CheckReport(source.settings.name, False, error=error, next_fetch_at=now + delay)
         return _Outcome(report, new_state)
 
 
@@ -383,10 +385,6 @@ def _lease_low(source: Source, deadline: datetime, now: datetime) -> bool:
 
 def _due_at(state: SourceState | None, now: datetime) -> datetime:
     return now if state is None or state.next_fetch_at is None else state.next_fetch_at
-
-
-def _ignore(report: CheckReport) -> None:
-    pass
 
 
 async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:

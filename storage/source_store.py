@@ -157,7 +157,7 @@ class SourceStore(StoreBase):
         *,
         due_by: datetime | None = None,
     ) -> dict[str, SourceState]:
-        """Take every source of `names` that is free for `owner`, in one statement; their states.
+        """Take every source of `names` free for `owner`, in one statement (per 900); their states.
 
         The batched `lease_source`: the same leases, so single and batched
         callers (in any process) exclude each other. Left out of the answer:
@@ -304,8 +304,8 @@ class SourceStore(StoreBase):
         return [p for p in unique if p.guid not in known], revised
 
 
-#: Names per leasing statement: far below SQLite's and asyncpg's bind-parameter limits.
-_CHUNK = 500
+#: Names per leasing statement: within the oldest SQLite's 999 bound parameters.
+_CHUNK = 900
 _RELEASED: dict[str, Any] = {"lease_owner": None, "lease_until": None}
 
 

@@ -65,7 +65,7 @@ async def test_two_processes_leasing_the_same_sources_at_once_split_them(store: 
 async def test_many_states_are_written_at_once_and_their_leases_released(store: Store) -> None:
     await store.add_source(AddedSource("added", "https://news.example.kr/rss", ("IT",), "x"))
     await store.pause_source("added", True)
-    taken = await store.lease_sources(NAMES + ["added"], "me", LEASE)
+    taken = await store.lease_sources([*NAMES, "added"], "me", LEASE)
     now = datetime.now(UTC).replace(microsecond=0)
     states = [
         SourceState(name, etag=f'"{name}"', failures=n, last_fetch_at=now, next_fetch_at=now)
