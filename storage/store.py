@@ -75,9 +75,10 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
     A poll cycle commits once per source with new posts, and a commit in the
     default rollback-journal mode costs several fsyncs: about a third of an
     ingest's CPU here (15 ms against 10 ms). WAL also lets readers in other
-    processes go on while one writes. The price: a power cut (not a crash of the process) can undo the
-    last commits; those posts are fetched and planned again, and a send whose
-    outcome was undone may repeat, as after any crash mid-send.
+    processes go on while one writes. The price: a power cut (not a crash of
+    the process) can undo the last commits; those posts are fetched and planned
+    again, and a send whose outcome was undone may repeat, as after any crash
+    mid-send.
     """
     cursor = connection.cursor()
     try:
