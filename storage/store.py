@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.models import (
@@ -54,6 +54,8 @@ class Stats:
 async def open_store(url: str, *, clock: Clock = utcnow) -> AsyncIterator[Store]:
     """A `Store` on `url` (any SQLAlchemy async URL), closed on exit."""
     engine = create_async_engine(url, **_engine_options(url))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     try:
         yield Store(engine, clock=clock)
     finally:
@@ -65,6 +67,25 @@ def _engine_options(url: str) -> dict[str, Any]:
         # One writer at a time: wait for the lock instead of failing at once.
         return {"connect_args": {"timeout": 30}}
     return {"pool_size": 10, "max_overflow": 10, "pool_pre_ping": True}
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    """Write-ahead logging, synced at checkpoints rather than at every commit.
+
+    A poll cycle commits once per source with new posts, and a commit in the
+    default rollback-journal mode costs several fsyncs: about a third of an
+    ingest's CPU here (15 ms against 10 ms). WAL also lets readers in other
+    processes go on while one writes. The price: a power cut (not a crash of
+    the process) can undo the last commits; those posts are fetched and planned
+    again, and a send whose outcome was undone may repeat, as after any crash
+    mid-send.
+    """
+    cursor = connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+    finally:
+        cursor.close()
 
 
 class Store(SourceStore, ChatStore):
