@@ -49,6 +49,7 @@ import aiohttp
 
 from bench.common import bulk_chats, figure, print_report, report, sqlite_url
 from bench.feedhost import feed_host
+from bot.app import settle_heap
 from bot.config import SourceSettings
 from bot.sources import HttpSource
 from bot.watcher import CheckReport, Watcher
@@ -130,7 +131,8 @@ async def run(base: str, url: str, args: argparse.Namespace, out: list[str]) -> 
     async with open_store(url) as store, aiohttp.ClientSession() as session:
         await prepare(store, args.chats)
         sources = http_sources(base, args.sources, session)
-        watcher = Watcher(sources, store)
+        # As `newsbot run` does: the heap is frozen once the first cycle built it.
+        watcher = Watcher(sources, store, on_first_cycle=settle_heap)
         warm = await watcher.run_once()
         failed = [r for r in warm if not r.ok]
         if failed:

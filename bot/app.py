@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -43,6 +44,18 @@ log = logging.getLogger(__name__)
 
 #: The role of the one process that receives updates and sends, among several.
 RECEIVER_ROLE = "receiver"
+
+
+def settle_heap() -> None:
+    """Take what startup and the first poll built out of the garbage collector's rounds.
+
+    Those objects (sessions, sources, states, modules) live as long as the process,
+    yet every full collection walked them all again: 0.07-0.24 s of CPU per cycle
+    over 1,000 sources (bench/poll.py). Frozen, they are never walked; what is made
+    later is collected as before.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def secrets_of(settings: Settings) -> list[str]:
@@ -143,6 +156,7 @@ class App:
             on_planned=dispatcher.wake,
             metrics=metrics,
             owner=self.owner,
+            on_first_cycle=settle_heap,
         )
         catalog.on_change = watcher.rediscover
         admins = CommandsConfig(admins=frozenset(settings.admins))

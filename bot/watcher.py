@@ -113,7 +113,9 @@ class Watcher:
         metrics: Metrics | None = None,
         owner: str = "watcher",
         concurrency: int = MAX_CONCURRENT_CHECKS,
+        on_first_cycle: Callable[[], None] | None = None,
     ) -> None:
+        """`on_first_cycle` is called once, after the first cycle: the working set is built."""
         self._sources = list(sources)
         self._metrics = metrics or Metrics()
         self._owner = owner
@@ -124,6 +126,7 @@ class Watcher:
         self._rediscover = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._writer = StateWriter(store)
+        self._on_first_cycle = on_first_cycle
 
     async def run_once(self) -> list[CheckReport]:
         """Check every source once, due or not; one report per source, in order."""
@@ -241,7 +244,11 @@ class Watcher:
             return failed
         checks = (self._leased(s, states.get(s.settings.name), deadline) for s in sources)
         reports = [self._reported(check, on_report) for check in checks]
-        return list(await asyncio.gather(*reports))
+        done = list(await asyncio.gather(*reports))
+        if self._on_first_cycle is not None:
+            first, self._on_first_cycle = self._on_first_cycle, None
+            first()
+        return done
 
     @staticmethod
     async def _reported(check: Awaitable[CheckReport], on_report: OnReport) -> CheckReport:

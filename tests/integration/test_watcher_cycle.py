@@ -198,3 +198,18 @@ async def test_the_running_watcher_checks_sources_as_they_come_due_and_follows_t
 async def more_requests(server: FeedServer, name: str, count: int) -> None:
     target = server.feeds[name].requests + count
     await server.changes.until(lambda: server.feeds[name].requests >= target, within=10)
+
+
+async def test_the_first_cycle_is_announced_once_when_its_checks_are_done(
+    store: Store, server: FeedServer, session: aiohttp.ClientSession
+) -> None:
+    # `newsbot run` freezes the heap there (bot.app.settle_heap): the working set is built.
+    seen: list[int] = []
+
+    def fetched() -> None:
+        seen.append(sum(feed.requests for feed in server.feeds.values()))
+
+    watcher = Watcher(feeds(server, session, "a", "b"), store, on_first_cycle=fetched)
+    await watcher.run_once()
+    await watcher.run_once()
+    assert seen == [2], "called once, after both sources were fetched"
