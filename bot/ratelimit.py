@@ -19,11 +19,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from bot.models import Chat, PlatformLimits
 
 Clock = Callable[[], float]
+#: Sleeps the given seconds; False when the sleeper gave up early.
+Nap = Callable[[float], Awaitable[bool]]
+
+
+async def _sleep(seconds: float) -> bool:
+    await asyncio.sleep(seconds)
+    return True
 
 
 class SlidingWindow:
@@ -130,25 +137,30 @@ class PlatformLimiter:
         """Seconds until `chat` may get its next message."""
         return max(0.0, self.chat_ready_at(chat) - self._clock())
 
-    async def acquire(self, chat: Chat) -> None:
+    async def acquire(self, chat: Chat, nap: Nap = _sleep) -> bool:
         """Wait for the platform's overall budget, then count one send to `chat`.
 
         Callers check `chat_delay` first: this waits only for the overall budget
         (and a platform-wide pause), which every chat shares alike. Each caller
         takes its own slot at once (first come, first served; no lock held while
         waiting); a slot that falls in a platform-wide pause is given up.
+
+        Every wait goes through `nap(seconds)`, which returns False to give up
+        (the caller is stopping); then nothing is counted and this returns False.
         """
         while True:
             now = self._clock()
             if self._paused_until > now:
-                await asyncio.sleep(self._paused_until - now)
+                if not await nap(self._paused_until - now):
+                    return False
                 continue
             slot = self._pace.reserve(now)
-            if slot > now:
-                await asyncio.sleep(slot - now)
+            if slot > now and not await nap(slot - now):
+                return False
             if self._paused_until <= self._clock():
                 break
         self._chat_window(chat).record(self._clock())
+        return True
 
     def pause_chat(self, chat: Chat, seconds: float) -> None:
         self._chat_paused[chat.chat_id] = self._clock() + seconds
