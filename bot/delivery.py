@@ -90,6 +90,17 @@ class Verdict:
     thread_gone: bool = False
 
 
+class _Meters:
+    """One platform's delivery metrics, labelled once (`labels()` per alert costs)."""
+
+    __slots__ = ("failed", "seconds", "sent")
+
+    def __init__(self, metrics: Metrics, platform: str) -> None:
+        self.sent = metrics.alerts_sent.labels(platform)
+        self.failed = metrics.alerts_failed.labels(platform)
+        self.seconds = metrics.delivery_seconds.labels(platform)
+
+
 def backoff(attempts: int, rng: random.Random) -> timedelta:
     """Exponential, with jitter so that failed rows do not retry in lockstep."""
     base = min(2.0**attempts, MAX_BACKOFF.total_seconds())
@@ -263,6 +274,7 @@ class Dispatcher:
     ) -> None:
         self._store = store
         self._metrics = metrics or Metrics()
+        self._meters: dict[str, _Meters] = {}
         self._senders: Mapping[str, Sender] = {s.platform: s for s in senders}
         self._limiters = {s.platform: PlatformLimiter(s.limits) for s in senders}
         self._settings = settings
@@ -494,13 +506,17 @@ class Dispatcher:
         return verdict
 
     def _count(self, delivery: Delivery, verdict: Verdict, now: datetime) -> None:
-        platform = delivery.chat.platform
+        meters = self._meters.get(delivery.chat.platform)
+        if meters is None:
+            meters = self._meters[delivery.chat.platform] = _Meters(
+                self._metrics, delivery.chat.platform
+            )
         if verdict.result.state == DeliveryState.SENT:
-            self._metrics.alerts_sent.labels(platform).inc()
+            meters.sent.inc()
             waited = (now - delivery.created_at).total_seconds()
-            self._metrics.delivery_seconds.labels(platform).observe(max(0.0, waited))
+            meters.seconds.observe(max(0.0, waited))
         elif verdict.result.state == DeliveryState.FAILED:
-            self._metrics.alerts_failed.labels(platform).inc()
+            meters.failed.inc()
 
     async def _record(self, verdicts: Sequence[Verdict], claimed: Sequence[Delivery]) -> None:
         chats = {d.id: d.chat for d in claimed}
