@@ -89,3 +89,20 @@ async def test_the_overall_budget_is_paced_without_a_burst() -> None:
     limiter = PlatformLimiter(LIMITS, clock=clock)
     await limiter.acquire(Chat("telegram", "1"))
     assert limiter._pace.reserve(clock.now) > clock.now
+
+
+async def test_a_waiter_that_gives_up_during_a_pause_counts_nothing() -> None:
+    clock = FakeClock()
+    limiter = PlatformLimiter(LIMITS, clock=clock)
+    limiter.pause_all(60)
+    asked: list[float] = []
+
+    async def stopping(seconds: float) -> bool:
+        asked.append(seconds)
+        return False
+
+    assert not await limiter.acquire(Chat("telegram", "1"), stopping)
+    assert asked == [60]
+    clock.now += 60
+    assert await limiter.acquire(Chat("telegram", "1"), stopping)  # due at once: no wait
+    assert asked == [60]
