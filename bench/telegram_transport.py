@@ -5,14 +5,16 @@ Run: `.venv/bin/python -m bench.telegram_transport [messages] [concurrency] [rou
 The fake server runs in a child process (limits off) so only the client's CPU is
 counted. Compares PTB's default httpx transport and newsbot's aiohttp transport, both
 through `Bot.send_message` (which builds a `Message` from every answer), with
-`handlers.telegram_request.call` over the aiohttp transport (the adapter's send path),
-and `TelegramAdapter.send` itself (rendering the alert, then `call`).
+`handlers.telegram_request.call` over the aiohttp transport (replies and edits),
+`call_encoded` (alerts: the body encoded once per alert, only the chat added per
+message), and `TelegramAdapter.send` itself (rendering and encoding cached per alert).
 The modes take turns for several rounds; the median per mode is printed.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import multiprocessing
 import statistics
 import sys
@@ -27,7 +29,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import TelegramSettings
 from bot.models import Alert, Chat
 from handlers.telegram_adapter import TelegramAdapter
-from handlers.telegram_request import AiohttpRequest, call
+from handlers.telegram_request import AiohttpRequest, call, call_encoded
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.telegram_harness import RecordingInbox
 
@@ -36,7 +38,7 @@ TEXT = (
     + '\n<a href="https://newsdao.kr/a">보기</a>'
 )
 Sender = Callable[[Bot, int], Awaitable[object]]
-ADAPTER = "TelegramAdapter.send (render + call)"
+ADAPTER = "TelegramAdapter.send (cached body + call_encoded)"
 ALERT = Alert(
     headline="반도체 수출 사상 최대 <속보> & 전망",
     excerpt="산업통상자원부는 29일 반도체 수출이 전년보다 크게 늘었다고 밝혔다. " * 3,
@@ -62,6 +64,16 @@ def _via_bot(bot: Bot, i: int) -> Awaitable[object]:
 def _via_call(bot: Bot, i: int) -> Awaitable[object]:
     params = {"chat_id": i + 1, "text": TEXT, "parse_mode": "HTML"}
     return call(bot.request, f"{bot.base_url}/sendMessage", params)
+
+
+#: The text's part of the body, encoded once (what `AlertBodies` keeps per alert).
+_TAIL = json.dumps({"text": TEXT, "parse_mode": "HTML"}, ensure_ascii=False).encode()[1:]
+
+
+def _via_encoded(bot: Bot, i: int) -> Awaitable[object]:
+    body = json.dumps({"chat_id": i + 1}).encode()[:-1] + b"," + _TAIL
+    assert isinstance(bot.request, AiohttpRequest)
+    return call_encoded(bot.request, f"{bot.base_url}/sendMessage", body)
 
 
 async def _measure(request: BaseRequest, send: Sender, api_url: str, n: int, width: int) -> float:
@@ -110,7 +122,8 @@ async def main(n: int, width: int, rounds: int) -> None:
             _via_bot,
         ),
         "aiohttp + Bot.send_message": (AiohttpRequest, _via_bot),
-        "aiohttp + call (the adapter's send path)": (AiohttpRequest, _via_call),
+        "aiohttp + call (replies, edits)": (AiohttpRequest, _via_call),
+        "aiohttp + call_encoded (alerts)": (AiohttpRequest, _via_encoded),
     }
     results: dict[str, list[float]] = {name: [] for name in (*modes, ADAPTER)}
     try:

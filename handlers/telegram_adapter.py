@@ -61,12 +61,13 @@ from bot.models import (
 from handlers.base import Inbox
 from handlers.telegram_render import (
     TEXT_LIMIT,
+    AlertBodies,
     ButtonCodec,
     render_alert,
     render_plain,
     render_reply,
 )
-from handlers.telegram_request import AiohttpRequest, call, slotted_base_url
+from handlers.telegram_request import AiohttpRequest, call, call_encoded, slotted_base_url
 from handlers.telegram_translate import chat_of, membership_change, outcome_of, parse_command
 from handlers.telegram_webhook import WebhookServer, split_listen
 
@@ -150,6 +151,7 @@ class TelegramAdapter:
         self._base_url = ""
         self._inbox: Inbox | None = None
         self._codec = ButtonCodec()
+        self._bodies = AlertBodies()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -282,13 +284,25 @@ class TelegramAdapter:
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         """Send one alert; on "can't parse entities" resend it as plain text."""
-        paid = self._settings.allow_paid_broadcast
-        outcome = await self._send(chat, render_alert(alert, chat.language), paid=paid)
+        outcome = await self._send_alert(chat, alert)
         if _unparsable(outcome):
             log.warning("telegram: alert refused as HTML (%s); resending as text", outcome)
-            text = render_plain(alert, chat.language)
-            return await self._send(chat, text, html=False, paid=paid)
+            return await self._send_alert(chat, alert, html=False)
         return outcome
+
+    async def _send_alert(self, chat: Chat, alert: Alert, *, html: bool = True) -> Outcome:
+        """sendMessage by the leanest path: the body encoded once per alert (`AlertBodies`),
+        the answer read by python-telegram-bot (`call_encoded`); same outcomes as `_send`."""
+        thread = int(chat.thread_id) if chat.thread_id else None
+        paid = self._settings.allow_paid_broadcast
+        body = self._bodies.body(
+            _chat_id(chat.chat_id), thread, alert, chat.language, html=html, paid=paid
+        )
+        try:
+            result = await call_encoded(self._bot.request, f"{self._base_url}/sendMessage", body)
+        except TelegramError as exc:
+            return outcome_of(exc)
+        return Sent(str(result["message_id"]))
 
     async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
         """Replace a sent alert's text (the source corrected the post)."""

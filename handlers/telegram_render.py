@@ -7,6 +7,7 @@ Pure except `ButtonCodec`'s bounded table. Every piece of text is escaped with
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -59,6 +60,55 @@ def render_plain(alert: Alert, language: Language) -> str:
     if tags := hashtags(alert.categories):
         tail.append(tags)
     return _blocks(head, tail)
+
+
+class AlertBodies:
+    """sendMessage bodies (JSON) for alerts, the text rendered and encoded once per alert,
+    language and mode; only the chat is added per message. A fan-out sends one alert
+    to thousands of chats, and rendering plus encoding it each time cost as much CPU
+    as the rest of the send path (bench/fanout.py). Holds the last few alerts only.
+    """
+
+    __slots__ = ("_limit", "_tails")
+
+    def __init__(self, limit: int = 64) -> None:
+        self._limit = limit
+        self._tails: dict[tuple[Alert, Language, bool, bool], bytes] = {}
+
+    def body(
+        self,
+        chat_id: int | str,
+        thread_id: int | None,
+        alert: Alert,
+        language: Language,
+        *,
+        html: bool = True,
+        paid: bool = False,
+    ) -> bytes:
+        """The JSON object of sendMessage's parameters: HTML or plain text, to a topic
+        if `thread_id`, as a paid broadcast if `paid` (past 30/s)."""
+        key = (alert, language, html, paid)
+        tail = self._tails.get(key)
+        if tail is None:
+            if len(self._tails) >= self._limit:
+                self._tails.clear()
+            tail = self._tails[key] = _encoded_tail(alert, language, html=html, paid=paid)
+        head: dict[str, int | str] = {"chat_id": chat_id}
+        if thread_id is not None:
+            head["message_thread_id"] = thread_id
+        return json.dumps(head).encode()[:-1] + b"," + tail
+
+
+def _encoded_tail(alert: Alert, language: Language, *, html: bool, paid: bool) -> bytes:
+    """The alert's parameters as a JSON object without its opening brace."""
+    params: dict[str, str | bool] = {
+        "text": render_alert(alert, language) if html else render_plain(alert, language)
+    }
+    if html:
+        params["parse_mode"] = "HTML"
+    if paid:
+        params["allow_paid_broadcast"] = True
+    return json.dumps(params, ensure_ascii=False).encode()[1:]
 
 
 def _blocks(*blocks: list[str]) -> str:

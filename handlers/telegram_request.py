@@ -5,12 +5,17 @@ pool) for every Bot API call, no per-request URL logging (a Bot API URL carries 
 token), and less CPU per message. Errors leave as python-telegram-bot's own
 `TimedOut` and `NetworkError`, whose messages never include the URL.
 
-`call` is the alert hot path: the same transport and the same error mapping
-(`BaseRequest.post` raises python-telegram-bot's exceptions), without building SDK
-objects from the answer. Measured with `python -m bench.telegram_transport` (client
-CPU per message, 64 in flight): httpx + `Bot.send_message` about 7 ms, aiohttp +
-`Bot.send_message` 0.64 ms (most of the difference to `call` is `Message.de_json`),
-aiohttp + `call` 0.40 ms.
+`call` is the lean path for replies and edits: the same transport and the same
+error mapping (`BaseRequest.post` raises python-telegram-bot's exceptions), without
+building SDK objects from the answer. `call_encoded` is the alert hot path: the body
+comes already encoded (the alert's text once per alert, only the chat per message) and
+the answer still goes through `BaseRequest.post`. Measured with `python -m
+bench.telegram_transport` (client CPU per message, 64 in flight, one run on a loaded
+2-core machine): httpx + `Bot.send_message` 6.2 ms, aiohttp + `Bot.send_message`
+0.86 ms (most of the difference to `call` is `Message.de_json`), aiohttp + `call`
+0.51 ms, aiohttp + `call_encoded` 0.44 ms. What is left is mostly aiohttp's own
+request machinery (about 0.2 ms a message more than a bare keep-alive HTTP/1.1
+protocol measured beside it), which newsbot keeps: one HTTP client per platform.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import aiohttp
+import yarl
 from telegram._utils.defaultvalue import DefaultValue
 from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
@@ -48,7 +54,7 @@ class AiohttpRequest(BaseRequest):
     write timeout; the read timeout bounds a stuck upload's answer anyway).
     """
 
-    __slots__ = ("_connect", "_limit", "_pool", "_read", "_session", "_token")
+    __slots__ = ("_connect", "_default", "_limit", "_pool", "_read", "_session", "_token", "_urls")
 
     def __init__(
         self,
@@ -63,7 +69,10 @@ class AiohttpRequest(BaseRequest):
         self._token = token
         self._limit = connection_limit
         self._read, self._connect, self._pool = read_timeout, connect_timeout, pool_timeout
+        self._default = _client_timeout(read_timeout, connect_timeout, pool_timeout)
         self._session: aiohttp.ClientSession | None = None
+        #: Parsed once: the lean path posts to a handful of URLs thousands of times.
+        self._urls: dict[str, yarl.URL] = {}
 
     @property
     def read_timeout(self) -> float | None:
@@ -72,8 +81,11 @@ class AiohttpRequest(BaseRequest):
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
             connector = aiohttp.TCPConnector(limit=self._limit)
+            # The Bot API sets no cookies: no jar to consult on every request.
             self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}
+                connector=connector,
+                headers={"User-Agent": self.USER_AGENT},
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
 
     async def shutdown(self) -> None:
@@ -92,15 +104,33 @@ class AiohttpRequest(BaseRequest):
         pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
     ) -> tuple[int, bytes]:
         """One HTTP request; returns (status, body). Raises `TimedOut` or `NetworkError`."""
-        if self._session is None:
-            raise RuntimeError("AiohttpRequest is not initialized")
         timeout = self._timeout(read_timeout, connect_timeout, pool_timeout)
         data, headers = _body(request_data)
-        if self._token is not None:
-            url = url.replace(TOKEN_SLOT, self._token)
+        return await self._exchange(method, self._url(url), data, headers, timeout)
+
+    async def post_json(self, url: str, body: bytes) -> tuple[int, bytes]:
+        """POST an already encoded JSON `body` with the default timeouts; as `do_request`."""
+        known = self._urls.get(url)
+        if known is None:
+            known = self._urls[url] = yarl.URL(self._url(url))
+        return await self._exchange("POST", known, body, _JSON, self._default)
+
+    def _url(self, url: str) -> str:
+        return url if self._token is None else url.replace(TOKEN_SLOT, self._token)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: str | yarl.URL,
+        data: object,
+        headers: Mapping[str, str] | None,
+        limits: aiohttp.ClientTimeout,
+    ) -> tuple[int, bytes]:
+        if self._session is None:
+            raise RuntimeError("AiohttpRequest is not initialized")
         try:
             async with self._session.request(
-                method, url, data=data, headers=headers, timeout=timeout
+                method, url, data=data, headers=headers, timeout=limits
             ) as response:
                 return response.status, await response.read()
         except TimeoutError as exc:
@@ -113,14 +143,21 @@ class AiohttpRequest(BaseRequest):
     def _timeout(
         self, read: ODVInput[float], connect: ODVInput[float], pool: ODVInput[float]
     ) -> aiohttp.ClientTimeout:
+        defaults = (isinstance(value, DefaultValue) for value in (read, connect, pool))
+        if all(defaults):
+            return self._default
         read = self._read if isinstance(read, DefaultValue) else read
         connect = self._connect if isinstance(connect, DefaultValue) else connect
         pool = self._pool if isinstance(pool, DefaultValue) else pool
-        # aiohttp's `connect` covers waiting for a pooled connection plus connecting.
-        acquire = None if connect is None or pool is None else connect + pool
-        return aiohttp.ClientTimeout(
-            total=None, connect=acquire, sock_connect=connect, sock_read=read
-        )
+        return _client_timeout(read, connect, pool)
+
+
+def _client_timeout(
+    read: float | None, connect: float | None, pool: float | None
+) -> aiohttp.ClientTimeout:
+    # aiohttp's `connect` covers waiting for a pooled connection plus connecting.
+    acquire = None if connect is None or pool is None else connect + pool
+    return aiohttp.ClientTimeout(total=None, connect=acquire, sock_connect=connect, sock_read=read)
 
 
 def _body(request_data: RequestData | None) -> tuple[object, dict[str, str] | None]:
@@ -154,3 +191,45 @@ async def call(request: BaseRequest, url: str, params: Mapping[str, object]) -> 
         [RequestParameter.from_input(k, v) for k, v in params.items() if v is not None]
     )
     return await request.post(url, data)
+
+
+async def call_encoded(request: AiohttpRequest, url: str, body: bytes) -> Any:
+    """`call` with the parameters already encoded as a JSON object: the alert hot path.
+
+    The answer goes through python-telegram-bot's own handling (`BaseRequest.post`,
+    via `_Answered`), so it returns and raises exactly what `call` would.
+    """
+    code, payload = await request.post_json(url, body)
+    return await _Answered(code, payload).post(url)
+
+
+class _Answered(BaseRequest):
+    """A "transport" that already has its answer: python-telegram-bot's `post` turns it
+    into a result or a `TelegramError` (the status codes, `retry_after`, migration)."""
+
+    __slots__ = ("_answer",)
+
+    def __init__(self, code: int, payload: bytes) -> None:
+        self._answer = (code, payload)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        write_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = BaseRequest.DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        return self._answer

@@ -112,12 +112,15 @@ def broadcast_from_row(row: Mapping[Any, Any], prefix: str = "") -> Broadcast:
     )
 
 
-def delivery_from_row(row: Mapping[Any, Any]) -> Delivery:
+def delivery_from_row(
+    row: Mapping[Any, Any], post: Post | None, broadcast: Broadcast | None
+) -> Delivery:
+    """An outbox row joined with its chat (columns `c_…`); its post or broadcast given."""
     return Delivery(
         id=row["id"],
         chat=chat_from_row(row, "c_"),
-        post=post_from_row(row, "p_") if row["p_id"] is not None else None,
-        broadcast=broadcast_from_row(row, "b_") if row["b_id"] is not None else None,
+        post=post,
+        broadcast=broadcast,
         priority=row["priority"],
         state=DeliveryState(row["state"]),
         attempts=row["attempts"],

@@ -134,6 +134,42 @@ async def test_platform_refusals_become_outcomes(
     assert tg.messages(201) == []
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [
+        Failure.blocked(),
+        Failure.migrated(-100999),
+        Failure.flood(7),
+        Failure(400, "Bad Request: message is too long"),
+        Failure(400, "Bad Request: message thread not found"),
+        Failure.server_error(500),
+        Failure.server_error(502),
+    ],
+)
+async def test_an_alert_and_a_reply_meet_a_refusal_alike(
+    tg: FakeTelegram, adapter: TelegramAdapter, failure: Failure
+) -> None:
+    """Alerts go by the lean path (their body encoded once per alert), replies by
+    python-telegram-bot's own encoding: the platform's answer is judged the same."""
+    tg.fail_chat(201, failure)
+
+    assert await adapter.send(USER, ALERT) == await adapter.reply(USER, Reply("안내"))
+
+
+async def test_with_paid_broadcasts_every_alert_goes_as_one(tg: FakeTelegram) -> None:
+    adapter = TelegramAdapter(settings_for(tg, allow_paid_broadcast=True), poll_timeout=5)
+    await adapter.start(RecordingInbox())
+    try:
+        await adapter.send(USER, ALERT)
+        await adapter.send(GROUP, ALERT)
+    finally:
+        await adapter.stop()
+
+    sent = [params for method, params in tg.calls if method == "sendmessage"]
+    assert [params["allow_paid_broadcast"] for params in sent] == [True, True]
+    assert [m.parse_mode for m in tg.messages(201) + tg.messages(-100201)] == ["HTML", "HTML"]
+
+
 @pytest.mark.parametrize("status", [500, 502])
 async def test_server_errors_are_transient(
     tg: FakeTelegram, adapter: TelegramAdapter, status: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
 from collections import deque
 from collections.abc import Sequence
@@ -57,7 +58,7 @@ class RecordingSender:
         outcome = queue.popleft() if queue else Sent(f"m{len(self.delivered)}")
         if isinstance(outcome, Sent):
             self.delivered.append((where, alert.headline or alert.excerpt))
-            self.changes.mark()
+        self.changes.mark()
         return outcome
 
     async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
@@ -254,3 +255,26 @@ async def test_rows_a_failed_round_left_claimed_are_sent_by_the_same_dispatcher_
     assert post.id is not None
     rows = await store.deliveries_for_post(post.id)
     assert {row.state for row in rows} == {DeliveryState.SENT}
+
+
+async def test_a_stop_during_a_platform_wide_pause_hands_the_waiting_rows_back(
+    store: Store, sender: RecordingSender
+) -> None:
+    first, *_ = await plan(store, 3, make_post(1))
+    sender.limits = PlatformLimits(
+        4096, per_second=1, per_chat_per_second=1, per_group_per_minute=20
+    )
+    sender.script[first.chat_id] = deque([RetryAfter(60, everywhere=True)])
+    dispatcher = Dispatcher(store, [sender], SETTINGS, owner="test", rng=random.Random(1))
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+    await sender.changes.until(lambda: not sender.script[first.chat_id])
+
+    stop.set()
+    await asyncio.wait_for(running, 10)  # not the minute the platform asked for
+
+    [post] = await store.latest(1)
+    assert post.id is not None
+    rows = await store.deliveries_for_post(post.id)
+    assert [(row.state, row.attempts) for row in rows] == [(DeliveryState.PENDING, 0)] * 3
+    assert sender.delivered == []

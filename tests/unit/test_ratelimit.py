@@ -1,5 +1,8 @@
+import pytest
+
 from bot.models import Chat, PlatformLimits
 from bot.ratelimit import (
+    PACING_EARLY,
     PACING_MARGIN,
     PACING_SLACK,
     Pacer,
@@ -89,3 +92,40 @@ async def test_the_overall_budget_is_paced_without_a_burst() -> None:
     limiter = PlatformLimiter(LIMITS, clock=clock)
     await limiter.acquire(Chat("telegram", "1"))
     assert limiter._pace.reserve(clock.now) > clock.now
+
+
+async def test_a_waiter_that_gives_up_during_a_pause_counts_nothing() -> None:
+    clock = FakeClock()
+    limiter = PlatformLimiter(LIMITS, clock=clock)
+    limiter.pause_all(60)
+    asked: list[float] = []
+
+    async def stopping(seconds: float) -> bool:
+        asked.append(seconds)
+        return False
+
+    assert not await limiter.acquire(Chat("telegram", "1"), stopping)
+    assert asked == [60]
+    clock.now += 60
+    assert await limiter.acquire(Chat("telegram", "1"), stopping)  # due at once: no wait
+    assert asked == [60]
+
+
+async def test_at_1000_a_second_one_wait_releases_the_sends_due_within_the_early_start() -> None:
+    clock = FakeClock()
+    limiter = PlatformLimiter(PlatformLimits(4096, 1000, 1, 20), clock=clock)
+    gap = limiter._pace.gap
+    waits: list[float] = []
+
+    async def nap(seconds: float) -> bool:
+        waits.append(seconds)
+        clock.now += seconds
+        return True
+
+    for n in range(10):
+        assert await limiter.acquire(Chat("telegram", str(n)), nap)
+
+    # Slots 0-4 are within PACING_EARLY of the start: no wait. Slot 5 is waited for,
+    # and from there slots 5-9 go together. None leaves more than PACING_EARLY early.
+    assert 4 * gap <= PACING_EARLY < 5 * gap
+    assert waits == [pytest.approx(5 * gap)]
