@@ -228,7 +228,9 @@ def alert_for(delivery: Delivery, limits: PlatformLimits) -> Alert:
         return alert_for_post(delivery.post, limits)
     if delivery.broadcast is not None:
         return alert_for_broadcast(delivery.broadcast, limits)
-    return alert_for_digest(delivery.digest, limits, language=delivery.chat.language)
+    return alert_for_digest(
+        delivery.digest, limits, language=delivery.chat.language, held=delivery.digest_of
+    )
 
 
 class AlertCache:

@@ -55,20 +55,29 @@ def alert_for_broadcast(broadcast: Broadcast, limits: PlatformLimits) -> Alert:
 DIGEST_TITLE = {"ko": "📰 뉴스 다이제스트", "en": "📰 News digest"}
 
 
-def alert_for_digest(posts: Sequence[Post], limits: PlatformLimits, *, language: str) -> Alert:
+def alert_for_digest(
+    posts: Sequence[Post], limits: PlatformLimits, *, language: str, held: int = 0
+) -> Alert:
     """One message listing `posts` (newest first), each headline linked.
 
-    Headlines are cut so the whole digest fits the platform's message length.
+    Headlines are cut so the whole digest fits the platform's message length. When
+    `held` alerts were more than the digest lists, its title says so.
     """
-    title = DIGEST_TITLE["en" if language == "en" else "ko"]
+    english = language == "en"
+    title = DIGEST_TITLE["en" if english else "ko"]
     links = sum(len(p.link) + 8 for p in posts)
     budget = (limits.text_length - len(title) - 50 - links) // max(1, len(posts))
     width = max(20, min(limits.headline_length, budget))
     items = tuple(
         LinkItem(truncate(p.title, width), p.link, p.breaking, p.published_at) for p in posts
     )
+    count = f"{len(posts)}"
+    if held > len(posts):
+        count = (
+            f"newest {len(posts)} of {held}" if english else f"최신 {len(posts)}건 / 전체 {held}건"
+        )
     return Alert(
-        headline=f"{title} ({len(posts)})",
+        headline=f"{title} ({count})",
         excerpt="",
         link=None,
         categories=(),

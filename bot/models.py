@@ -218,6 +218,8 @@ class Delivery:
     action: Action | None = None
     #: The posts of a digest, newest first.
     digest: tuple[Post, ...] = ()
+    #: How many held alerts the digest stands for: more than it lists when it was cut.
+    digest_of: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -333,8 +333,9 @@ async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Del
             post, broadcast = by_post.get(row.post_id), by_broadcast.get(row.broadcast_id)
             delivery = delivery_from_row(row._mapping, post, broadcast)
             if row.digest:
-                digest = await _digest_posts(conn, json.loads(row.digest))
-                delivery = replace(delivery, digest=digest)
+                ids, held = _digest_ids(row.digest)
+                digest = await _digest_posts(conn, ids)
+                delivery = replace(delivery, digest=digest, digest_of=held)
             found.append(delivery)
     return sorted(found, key=lambda d: (d.priority, d.next_attempt_at, d.id))
 
@@ -351,6 +352,14 @@ async def _broadcasts_by_id(conn: AsyncConnection, ids: Collection[int]) -> dict
         return {}
     rows = await conn.execute(select(broadcasts).where(broadcasts.c.id.in_(sorted(ids))))
     return {row.id: broadcast_from_row(row._mapping) for row in rows}
+
+
+def _digest_ids(stored: str) -> tuple[list[int], int]:
+    """A digest row's posts, and how many held alerts it stands for."""
+    found = json.loads(stored)
+    if isinstance(found, list):  # written before digests counted what they left out
+        return found, len(found)
+    return found["posts"], found["held"]
 
 
 async def _digest_posts(conn: AsyncConnection, ids: list[int]) -> tuple[Post, ...]:
@@ -473,7 +482,8 @@ async def fold_held(conn: AsyncConnection, chat: Chat, limit: int, now: datetime
     if not held:
         return 0
     chosen = [row.post_id for row in held[:limit]]
-    await _one_row(conn, chat, now, PRIORITY_NORMAL, digest=json.dumps(chosen))
+    digest = json.dumps({"posts": chosen, "held": len(held)})
+    await _one_row(conn, chat, now, PRIORITY_NORMAL, digest=digest)
     for part in chunks([row.id for row in held]):
         await conn.execute(
             update(deliveries)

@@ -202,7 +202,7 @@ async def test_a_daily_digest_arrives_once_a_day(store: Store, commands: Command
     assert await Digester(digesting, clock=eight).run_once() == 0
     sender = RecordingSender()
     await Dispatcher(digesting, [sender], DeliverySettings(), owner="t", clock=eight).drain()
-    assert sender.delivered == [(chat.chat_id, "📰 News digest (20)")]
+    assert sender.delivered == [(chat.chat_id, "📰 News digest (newest 20 of 25)")]
 
 
 def test_digest_due_follows_the_chats_clock() -> None:

@@ -1,4 +1,11 @@
-from bot.formatter import alert_for_broadcast, alert_for_post, hashtag, render_plain, site_name
+from bot.formatter import (
+    alert_for_broadcast,
+    alert_for_digest,
+    alert_for_post,
+    hashtag,
+    render_plain,
+    site_name,
+)
 from bot.models import Broadcast, PlatformLimits
 from tests.factories import make_post
 
@@ -36,3 +43,11 @@ def test_plain_rendering_shows_breaking_line_headline_link_and_tags() -> None:
     assert text[1] == "Headline 1"
     assert text[-1] == "#World_News"
     assert hashtag("IT") == "#IT"
+
+
+def test_a_digest_cut_to_its_newest_posts_says_how_many_it_left_out() -> None:
+    posts = [make_post(n) for n in range(3)]
+    assert alert_for_digest(posts, LIMITS, language="ko").headline == "📰 뉴스 다이제스트 (3)"
+    cut = alert_for_digest(posts, LIMITS, language="ko", held=45)
+    assert cut.headline == "📰 뉴스 다이제스트 (최신 3건 / 전체 45건)"
+    assert len(cut.items) == 3
