@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.config import DeliverySettings
-from bot.delivery import Dispatcher, judge
+from bot.delivery import Dispatcher
 from bot.errors import StoreError
 from bot.models import (
     ALL,
@@ -30,6 +30,7 @@ from bot.models import (
     ThreadGone,
     TransientFailure,
 )
+from bot.verdicts import judge
 from storage import DeliveryResult, Store
 from tests.factories import make_chat, make_post
 from tests.waiting import Changes
