@@ -19,7 +19,7 @@ from bot.models import (
     Post,
     SourceState,
 )
-from storage import outbox
+from storage import planning
 from storage.base import StoreBase
 from storage.rows import (
     source_from_row,
@@ -296,14 +296,14 @@ class SourceStore(StoreBase):
                 state.initialized or await self._initialized(conn, state.name)
             )
             fresh, revised = await self._unseen(conn, state.name, found, now)
-            known = await outbox.known_fingerprints(conn, [p.fingerprint for p in fresh])
+            known = await planning.known_fingerprints(conn, [p.fingerprint for p in fresh])
             chosen = _choose_alerts(fresh, known, backfill if first else None)
-            ids = await outbox.insert_posts(conn, chosen, now)
+            ids = await planning.insert_posts(conn, chosen, now)
             alerted: list[Post] = []
             planned = 0
             for post_id, (post, alert) in zip(ids, chosen, strict=True):
                 if alert:
-                    planned += await outbox.plan_post(conn, post_id, post, now)
+                    planned += await planning.plan_post(conn, post_id, post, now)
                     alerted.append(replace(post, id=post_id))
             await self._save_source(conn, replace(state, initialized=True), release=release)
         return IngestResult(tuple(alerted), len(chosen) - len(alerted), planned, revised)
@@ -317,12 +317,12 @@ class SourceStore(StoreBase):
     ) -> tuple[list[Post], int]:
         """The posts not stored yet, and how many stored ones were revised at the source."""
         unique = list({p.guid: p for p in reversed(found)}.values())[::-1]
-        known = await outbox.stored_versions(conn, source, [p.guid for p in unique])
+        known = await planning.stored_versions(conn, source, [p.guid for p in unique])
         revised = 0
         for post in unique:
             stored = known.get(post.guid)
             if stored is not None and _changed(stored, post, now):
-                await outbox.revise_post(conn, stored.id, post, now)
+                await planning.revise_post(conn, stored.id, post, now)
                 revised += 1
         return [p for p in unique if p.guid not in known], revised
 
@@ -354,7 +354,7 @@ def _leasable(
 LIVE_UPDATE_WINDOW = timedelta(hours=24)
 
 
-def _changed(stored: outbox.StoredVersion, post: Post, now: datetime) -> bool:
+def _changed(stored: planning.StoredVersion, post: Post, now: datetime) -> bool:
     """An alerted post whose headline or text the source corrected, recently enough."""
     return (
         stored.alerted

@@ -19,7 +19,7 @@ from bot.models import (
     DeliveryState,
     Post,
 )
-from storage import outbox
+from storage import outbox, planning
 from storage.base import Clock, count_groups, count_rows, utcnow
 from storage.chat_store import ChatStore
 from storage.outbox import DeliveryResult
@@ -142,7 +142,7 @@ class Store(SourceStore, ChatStore):
         condition = (
             chats.c.active
             if category is None
-            else outbox.subscriber_condition([category.casefold(), ALL])
+            else planning.subscriber_condition([category.casefold(), ALL])
         )
         async with self._tx() as conn:
             return int((await conn.execute(select(func.count()).where(condition))).scalar_one())
@@ -160,7 +160,7 @@ class Store(SourceStore, ChatStore):
             if row is None:
                 return None
             keys = None if row.category is None else [row.category.casefold(), ALL]
-            return await outbox.plan_broadcast(conn, broadcast_id, keys, self._clock())
+            return await planning.plan_broadcast(conn, broadcast_id, keys, self._clock())
 
     async def cancel_broadcast(self, broadcast_id: int) -> bool:
         async with self._tx() as conn:
