@@ -1,14 +1,17 @@
-"""Shared fixtures: a real database on each backend (SQLite, and PostgreSQL: tests/pgserver.py)."""
+"""Shared fixtures: a real database on each backend (SQLite, and PostgreSQL: tests/pgserver.py),
+a local feed server and an HTTP session."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from storage import Store, open_store
 from storage.migrate import upgrade
+from tests.feedserver import FeedServer, feed_server
 
 # The throwaway PostgreSQL server and the `database_url` fixture, which runs each test
 # that uses it once on SQLite and once on PostgreSQL.
@@ -24,6 +27,19 @@ SEED = _SHARED_SEED if _SHARED_SEED.is_file() else EXAMPLES / _SHARED_SEED.name
 async def store(database_url: str) -> AsyncIterator[Store]:
     async with open_store(database_url) as opened:
         await upgrade(opened.engine)
+        yield opened
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    """Feeds on a local HTTP server (tests/feedserver.py)."""
+    async with feed_server() as started:
+        yield started
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as opened:
         yield opened
 
 

@@ -30,7 +30,7 @@ from tests.factories import make_post
 from tests.fakes.discord_api import USER_ID, FakeDiscord, FakeInteraction
 from tests.fakes.discord_harness import ADMIN, running_adapter
 from tests.fakes.discord_payloads import EPHEMERAL, MEMBER, FakeGuild, FakeThread
-from tests.feedserver import FeedServer, feed_server, rss
+from tests.feedserver import FeedServer, rss
 
 CHANNEL = 700_001
 FORUM = 700_009
@@ -409,12 +409,6 @@ async def test_addsource_refuses_a_private_address_with_the_reason(stack: Stack)
     reply = await stack.ask("addsource", {"url": "http://127.0.0.1/feed", "categories": "IT"})
     assert reply.startswith("거절했습니다: ") and "loopback" in reply
     assert await stack.store.added_sources() == []
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with feed_server() as started:
-        yield started
 
 
 async def test_an_admin_adds_pauses_resumes_and_removes_a_feed(

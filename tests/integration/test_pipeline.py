@@ -5,11 +5,9 @@ from __future__ import annotations
 import asyncio
 import io
 import random
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from bot.app import App
 from bot.config import DeliverySettings, Settings, SourceSettings
@@ -20,20 +18,8 @@ from bot.watcher import Watcher
 from storage import Store
 from tests.conftest import EXAMPLES
 from tests.factories import make_chat
-from tests.feedserver import FeedServer, feed_server, rss
+from tests.feedserver import FeedServer, rss
 from tests.integration.test_dispatcher import RecordingSender
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with feed_server() as started:
-        yield started
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 async def subscribe(store: Store, n: int, *names: str) -> None:

@@ -20,16 +20,10 @@ from bot.watcher import Watcher
 from handlers.commands import Commands, CommandsConfig
 from storage import Store
 from tests.factories import make_chat
-from tests.feedserver import FeedServer, feed_server, rss
+from tests.feedserver import FeedServer, rss
 from tests.integration.test_dispatcher import RecordingSender
 
 ADMIN = Chat("telegram", "42", language="en")
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with feed_server() as started:
-        yield started
 
 
 async def catalog_for(

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 from sqlalchemy import event, select
 
 from bot.config import SourceSettings
@@ -23,22 +22,10 @@ from bot.sources import Source, build_source
 from bot.watcher import Watcher
 from storage import Store
 from storage.tables import sources
-from tests.feedserver import FeedServer, feed_server, rss
+from tests.feedserver import FeedServer, rss
 from tests.integration.test_watcher_limits import Gate, GatedSource
 
 LEASE = timedelta(minutes=5)
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with feed_server() as started:
-        yield started
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as opened:
-        yield opened
 
 
 def feeds(server: FeedServer, session: aiohttp.ClientSession, *names: str) -> list[Source]:
