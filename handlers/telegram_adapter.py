@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -298,11 +298,7 @@ class TelegramAdapter:
         body = self._bodies.body(
             _chat_id(chat.chat_id), thread, alert, chat.language, html=html, paid=paid
         )
-        try:
-            result = await call_encoded(self._bot.request, f"{self._base_url}/sendMessage", body)
-        except TelegramError as exc:
-            return outcome_of(exc)
-        return Sent(str(result["message_id"]))
+        return await _posted(call_encoded(self._bot.request, f"{self._base_url}/sendMessage", body))
 
     async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
         """Replace a sent alert's text (the source corrected the post)."""
@@ -355,11 +351,7 @@ class TelegramAdapter:
             # Without it Telegram holds the bot to 30/s whatever `limits` says.
             "allow_paid_broadcast": True if paid else None,
         }
-        try:
-            result = await self._call("sendMessage", params)
-        except TelegramError as exc:
-            return outcome_of(exc)
-        return Sent(str(result["message_id"]))
+        return await _posted(self._call("sendMessage", params))
 
     async def _edit(
         self,
@@ -583,6 +575,15 @@ def _topic(message: MaybeInaccessibleMessage) -> int | None:
 def _chat_id(chat_id: str) -> int | str:
     """Numeric ids as numbers; `@channelname` as it is."""
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+async def _posted(call: Awaitable[Any]) -> Outcome:
+    """A sendMessage call's outcome: `Sent` with the new message's id, or the refusal."""
+    try:
+        result = await call
+    except TelegramError as exc:
+        return outcome_of(exc)
+    return Sent(str(result["message_id"]))
 
 
 async def _quietly(call: Any) -> None:
