@@ -65,7 +65,7 @@ class SlidingWindow:
 #: 3 % still drew a few 429s on a loaded machine, where the event loop can hold a
 #: request back by 20 ms or more (bench/fanout.py).
 PACING_MARGIN = 0.04
-#: How far behind its schedule a pacer catches up before it starts the schedule anew.
+#: How much of a delay a pacer catches up (a stall of the event loop, an idle spell).
 PACING_SLACK = 0.005
 #: How far ahead of its slot a send may leave: at 1000/s one wake-up of the event
 #: loop then releases about five sends instead of one (each wake-up costs CPU).
@@ -87,15 +87,16 @@ class Pacer:
     ) -> None:
         self.gap = (1.0 + margin) / per_second
         self.slack = slack
-        self._next = float("-inf")
+        self._next: float | None = None
 
     def reserve(self, now: float) -> float:
         """The time of the next free slot (maybe slightly before `now`: go at once); taken.
 
-        A sender at most `slack` behind keeps the schedule (catching up); one further
-        behind, or idle, starts it anew at `now`: no credit is saved up for a burst.
+        A sender behind its schedule catches up at most `slack` of it: a stall of the
+        event loop costs the pace only what it lasted beyond `slack`, and an idle
+        sender saves up no more credit for a burst than that.
         """
-        slot = self._next if self._next >= now - self.slack else now
+        slot = max(self._next, now - self.slack) if self._next is not None else now
         self._next = slot + self.gap
         return slot
 

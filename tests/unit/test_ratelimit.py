@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from bot.models import Chat, PlatformLimits
@@ -83,8 +85,21 @@ def test_a_late_sender_catches_up_only_by_the_slack() -> None:
     after_idling = pacer.reserve(5.0)
     assert first == 0.0
     assert slightly_late == pacer.gap
-    assert after_idling == 5.0
-    assert pacer.reserve(5.0) == 5.0 + pacer.gap
+    # Behind (here: idle) by far more than the slack, it gains the slack and no more.
+    assert after_idling == 5.0 - PACING_SLACK
+    assert pacer.reserve(5.0) == 5.0 - PACING_SLACK + pacer.gap
+
+
+def test_a_sender_that_stalls_keeps_every_window_under_the_ceiling() -> None:
+    pacer = Pacer(30)
+    rng = random.Random(29)
+    now, slots = 0.0, []
+    for _ in range(600):
+        slots.append(pacer.reserve(now))
+        # Sends leave at their slot, or late when the event loop was busy.
+        now = max(now, slots[-1]) + rng.choice((0.0, 0.0, 0.002, 0.01, 0.2))
+    for i in range(len(slots) - 30):
+        assert slots[i + 30] - slots[i] >= 1.0 + PACING_MARGIN - PACING_SLACK - 1e-9
 
 
 async def test_the_overall_budget_is_paced_without_a_burst() -> None:
