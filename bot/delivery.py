@@ -118,6 +118,20 @@ class AlertCache:
         return alert
 
 
+class _Batch:
+    """One claimed batch on its way out: rows already judged, and sends under way."""
+
+    __slots__ = ("sends", "verdicts")
+
+    def __init__(self) -> None:
+        self.verdicts: list[Verdict] = []
+        self.sends: list[asyncio.Task[Verdict]] = []
+
+    def cancel(self) -> None:
+        for task in self.sends:
+            task.cancel()
+
+
 class Dispatcher:
     """Sends what the outbox holds for the platforms this process serves."""
 
@@ -198,11 +212,14 @@ class Dispatcher:
         """Claim, send and record batches while rows are due; returns the rows handled.
 
         Pipelined so the platform never waits for the database: the next batch is
-        claimed while one goes out, and a batch is recorded while the next goes out.
-        Batches do not overlap on the wire (per-chat limits stay exact). A row
-        waits in its claim at most one batch before it is sent; the lease covers
-        that with room (30 s against 200 rows at 30/s: 7 s a batch). A crash can
-        repeat at most two batches: the one going out and the one being recorded.
+        claimed while one goes out, and starts going out as soon as the last row of
+        the one before has left, while that one's last answers are still on their
+        way; a batch is recorded once its answers are in. Per-chat limits stay
+        exact: a chat's send is counted when it leaves, so a chat with a row in
+        each of two batches waits its turn. A row waits in its claim at most one
+        batch before it is sent; the lease covers that with room (30 s against 200
+        rows at 30/s: 7 s a batch). A crash can repeat at most two batches: the
+        one going out and the one before it, not yet recorded.
         """
         try:
             return await self._pipeline()
@@ -213,26 +230,24 @@ class Dispatcher:
             raise
 
     async def _pipeline(self) -> int:
-        handled, recording = 0, None
+        handled, finishing = 0, None
         try:
             claimed = await self._claim()
             while claimed:
-                sending = asyncio.ensure_future(self._send_batch(claimed))
                 upcoming = asyncio.ensure_future(self._claim())
                 try:
-                    verdicts = await sending
-                    if recording is not None:
-                        await recording
+                    batch = await self._release(claimed)
+                    if finishing is not None:
+                        await finishing
                 except BaseException:
-                    sending.cancel()
                     upcoming.cancel()
                     raise
-                recording = asyncio.ensure_future(self._record(verdicts, claimed))
+                finishing = asyncio.ensure_future(self._finish(batch, claimed))
                 handled += len(claimed)
                 claimed = await upcoming
         finally:
-            if recording is not None:
-                await recording
+            if finishing is not None:
+                await finishing
         return handled
 
     async def _claim(self) -> list[Delivery]:
@@ -246,32 +261,40 @@ class Dispatcher:
             owner=self._owner,
         )
 
-    async def _send_batch(self, claimed: Sequence[Delivery]) -> list[Verdict]:
-        """Every row's verdict: settled at once, deferred (its chat must wait), or sent.
+    async def _release(self, claimed: Sequence[Delivery]) -> _Batch:
+        """Every row settled at once, deferred (its chat must wait), or sent off.
 
         One loop releases the sends in order, each when the platform's pace allows
         and a concurrency slot is free, as a task of its own; rows not released
-        when the dispatcher stops go back untouched. (A task per row that waits for
-        its own slot cost more CPU than the send itself at 1000/s: bench/fanout.py.)
+        when the dispatcher stops go back untouched. Returns when the last row has
+        left, not when its answer is in. (A task per row that waits for its own
+        slot cost more CPU than the send itself at 1000/s: bench/fanout.py.)
         """
         now = self._clock()
-        verdicts: list[Verdict] = []
-        sends: list[asyncio.Task[Verdict]] = []
+        batch = _Batch()
         alerts = AlertCache()
         try:
-            for delivery in self._triage(claimed, now, verdicts):
+            for delivery in self._triage(claimed, now, batch.verdicts):
                 if not await self._admit(delivery):
-                    verdicts.append(untouched(delivery, self._clock()))
+                    batch.verdicts.append(untouched(delivery, self._clock()))
                     continue
                 send = asyncio.create_task(self._send(delivery, alerts))
                 # A callback, not a `finally`: a task cancelled before it ran frees its slot.
                 send.add_done_callback(self._free_slot)
-                sends.append(send)
-            return verdicts + list(await asyncio.gather(*sends))
+                batch.sends.append(send)
         except BaseException:
-            for task in sends:
-                task.cancel()
+            batch.cancel()
             raise
+        return batch
+
+    async def _finish(self, batch: _Batch, claimed: Sequence[Delivery]) -> None:
+        """Wait for the batch's answers, then record every row of it."""
+        try:
+            verdicts = batch.verdicts + list(await asyncio.gather(*batch.sends))
+        except BaseException:
+            batch.cancel()
+            raise
+        await self._record(verdicts, claimed)
 
     def _triage(
         self, claimed: Sequence[Delivery], now: datetime, verdicts: list[Verdict]

@@ -240,6 +240,41 @@ class FailingOnceStore(Store):
         await super().settle(results)
 
 
+class SlowFirstAnswer(RecordingSender):
+    """Holds the answer to the first send until a third send has left."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.started = 0
+        self.third_left = asyncio.Event()
+
+    async def send(self, chat: Chat, alert: Alert) -> Outcome:
+        self.started += 1
+        if self.started == 3:
+            self.third_left.set()
+        if self.started == 1:
+            await self.third_left.wait()
+        return await super().send(chat, alert)
+
+
+async def test_the_next_batch_goes_out_while_answers_to_the_last_are_on_their_way(
+    store: Store,
+) -> None:
+    chats = await plan(store, 4, make_post(1))
+    sender = SlowFirstAnswer()
+    settings = SETTINGS.model_copy(update={"batch_size": 2})
+    dispatcher = Dispatcher(store, [sender], settings, owner="test", rng=random.Random(1))
+
+    # Waiting for a whole batch's answers before the next one leaves would hang here.
+    await asyncio.wait_for(dispatcher.drain(), 10)
+
+    assert sorted(where for where, _ in sender.delivered) == sorted(c.chat_id for c in chats)
+    [post] = await store.latest(1)
+    assert post.id is not None
+    rows = await store.deliveries_for_post(post.id)
+    assert [row.state for row in rows] == [DeliveryState.SENT] * 4
+
+
 async def test_rows_a_failed_round_left_claimed_are_sent_by_the_same_dispatcher_later(
     store: Store, sender: RecordingSender
 ) -> None:
