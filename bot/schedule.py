@@ -21,8 +21,10 @@ class StateWriter:
     batches, and a check never waits for a slow fetch of another source.
     """
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, owner: str) -> None:
         self._store = store
+        #: Whose leases the writes give up.
+        self._owner = owner
         self._pending: list[tuple[SourceState, asyncio.Future[None]]] = []
         self._writing = False
 
@@ -54,7 +56,7 @@ class StateWriter:
 
     async def _write(self, states: list[SourceState]) -> StoreError | None:
         try:
-            await self._store.save_source_states(states, release=True)
+            await self._store.save_source_states(states, release=self._owner)
         except StoreError as exc:
             return exc
         return None

@@ -125,7 +125,7 @@ class Watcher:
         self._rng = rng or random.Random()
         self._rediscover = asyncio.Event()
         self._slots = asyncio.Semaphore(concurrency)
-        self._writer = StateWriter(store)
+        self._writer = StateWriter(store, owner)
         self._on_first_cycle = on_first_cycle
 
     async def run_once(self) -> list[CheckReport]:
@@ -340,7 +340,7 @@ class Watcher:
             )
         found, skipped = posts_from(result, rules_for(source, result.base_url), now)
         stored = await self._store.ingest(
-            new_state, found, backfill=source.settings.backfill, release=True
+            new_state, found, backfill=source.settings.backfill, release=self._owner
         )
         if stored.alerted:
             self._metrics.posts_ingested.labels(name).inc(len(stored.alerted))

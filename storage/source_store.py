@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, or_, select, update
+from sqlalchemy import ColumnElement, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.models import (
@@ -78,19 +78,20 @@ class SourceStore(StoreBase):
             rows = await conn.execute(select(sources).order_by(sources.c.name))
             return [source_from_row(row._mapping) for row in rows]
 
-    async def save_source_state(self, state: SourceState, *, release: bool = False) -> None:
+    async def save_source_state(self, state: SourceState, *, release: str | None = None) -> None:
         async with self._tx() as conn:
             await self._save_source(conn, state, release=release)
 
     async def _save_source(
-        self, conn: AsyncConnection, state: SourceState, *, release: bool = False
+        self, conn: AsyncConnection, state: SourceState, *, release: str | None = None
     ) -> None:
-        """Upsert `state`; with `release`, also give up this process's fetch lease."""
+        """Upsert `state`; with `release` (an owner), also give up that owner's fetch lease."""
         values = source_values(state)
-        if release:
-            values |= {"lease_owner": None, "lease_until": None}
         statement = self._insert(sources).values(name=state.name, **values)
-        await conn.execute(statement.on_conflict_do_update(index_elements=["name"], set_=values))
+        update_values = values | _released_by(release)
+        await conn.execute(
+            statement.on_conflict_do_update(index_elements=["name"], set_=update_values)
+        )
 
     async def add_source(self, source: AddedSource) -> bool:
         """Remember a source added from a chat; False if the name or URL is taken."""
@@ -227,21 +228,21 @@ class SourceStore(StoreBase):
         return taken
 
     async def save_source_states(
-        self, states: Sequence[SourceState], *, release: bool = False
+        self, states: Sequence[SourceState], *, release: str | None = None
     ) -> None:
-        """Upsert many states in one statement (an executemany); with `release`, drop the leases.
+        """Upsert many states in one statement (an executemany); with `release` (an owner),
+        drop that owner's leases on them.
 
         The batched `save_source_state`: all or nothing, in one transaction.
         """
         if not states:
             return
         statement = self._insert(sources)
-        columns = [*source_values(states[0]), *(_RELEASED if release else {})]
+        written: dict[str, Any] = {key: statement.excluded[key] for key in source_values(states[0])}
         statement = statement.on_conflict_do_update(
-            index_elements=["name"], set_={key: statement.excluded[key] for key in columns}
+            index_elements=["name"], set_=written | _released_by(release)
         )
-        released = _RELEASED if release else {}
-        rows = [{"name": s.name, **source_values(s), **released} for s in states]
+        rows = [{"name": s.name, **source_values(s)} for s in states]
         async with self._write() as conn:
             await conn.execute(statement, rows)
 
@@ -278,7 +279,7 @@ class SourceStore(StoreBase):
         *,
         backfill: int = 0,
         baseline: bool = True,
-        release: bool = False,
+        release: str | None = None,
     ) -> IngestResult:
         """Store what is new in `found` and plan its alerts, with `state`, in one transaction.
 
@@ -329,7 +330,19 @@ class SourceStore(StoreBase):
 
 #: Names per leasing statement: within the oldest SQLite's 999 bound parameters.
 _CHUNK = 900
-_RELEASED: dict[str, Any] = {"lease_owner": None, "lease_until": None}
+
+
+def _released_by(owner: str | None) -> dict[str, Any]:
+    """The lease columns of a state written back by `owner`: cleared if `owner` still holds
+    the lease. A process whose lease ran out while it fetched (another one has the
+    source now) writes what it found, but leaves the new holder's lease alone."""
+    if owner is None:
+        return {}
+    held = sources.c.lease_owner == owner
+    return {
+        "lease_owner": case((held, None), else_=sources.c.lease_owner),
+        "lease_until": case((held, None), else_=sources.c.lease_until),
+    }
 
 
 def _leasable(

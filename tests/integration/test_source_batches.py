@@ -71,7 +71,7 @@ async def test_many_states_are_written_at_once_and_their_leases_released(store: 
         SourceState(name, etag=f'"{name}"', failures=n, last_fetch_at=now, next_fetch_at=now)
         for n, name in enumerate([*taken, "added"])
     ]
-    await store.save_source_states(states, release=True)
+    await store.save_source_states(states, release="me")
     saved = {s.name: s for s in await store.source_states()}
     for state in states[:-1]:
         assert saved[state.name] == state, "every column the watcher keeps"
@@ -80,6 +80,20 @@ async def test_many_states_are_written_at_once_and_their_leases_released(store: 
         AddedSource("added", "https://news.example.kr/rss", ("IT",), "x")
     ]
     assert sorted(await store.lease_sources(NAMES, "other", LEASE)) == NAMES, "released"
+
+
+async def test_a_process_whose_lease_ran_out_leaves_the_new_holders_lease_alone(
+    store: Store,
+) -> None:
+    assert await store.lease_sources(["a", "b"], "slow", timedelta(seconds=-1))
+    assert sorted(await store.lease_sources(["a"], "fast", LEASE)) == ["a"]
+    found = [SourceState("a", etag='"late"'), SourceState("b", etag='"b"')]
+    await store.save_source_states(found, release="slow")
+    await store.save_source_state(SourceState("c"), release="slow")
+
+    assert (await store.source_state("a")).etag == '"late"', "what it found is written"
+    assert await store.lease_sources(["a"], "third", LEASE) == {}, "fast still holds a"
+    assert sorted(await store.lease_sources(["b", "c"], "third", LEASE)) == ["b", "c"]
 
 
 async def test_states_written_without_release_keep_their_leases(store: Store) -> None:
