@@ -11,26 +11,22 @@ paces sends by `limits`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
-from collections.abc import Awaitable, Mapping
 from typing import Any, Final
 from urllib.parse import urlsplit
 
 from telegram import (
     BotCommand,
     ChatMember,
-    InlineKeyboardMarkup,
     MaybeInaccessibleMessage,
     Update,
     User,
 )
 from telegram import Chat as TgChat
 from telegram import Message as TgMessage
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType
 from telegram.error import (
-    BadRequest,
     InvalidToken,
     TelegramError,
 )
@@ -53,22 +49,19 @@ from bot.models import (
     Outcome,
     Platform,
     PlatformLimits,
-    Rejected,
     Reply,
-    RetryAfter,
-    Sent,
 )
 from handlers.base import Inbox
+from handlers.telegram_calls import TelegramCalls, unparsable
 from handlers.telegram_render import (
     TEXT_LIMIT,
-    AlertBodies,
     ButtonCodec,
     render_alert,
     render_plain,
     render_reply,
 )
-from handlers.telegram_request import AiohttpRequest, call, call_encoded, slotted_base_url
-from handlers.telegram_translate import chat_of, membership_change, outcome_of, parse_command
+from handlers.telegram_request import AiohttpRequest, slotted_base_url
+from handlers.telegram_translate import chat_of, membership_change, parse_command
 from handlers.telegram_webhook import WebhookServer, split_listen
 
 log = logging.getLogger(__name__)
@@ -104,9 +97,6 @@ TOO_LARGE: Final = {
     "en": "That file is too large (at most 5 MiB).",
 }
 UPDATES: Final = ["message", "channel_post", "callback_query", "my_chat_member"]
-PARSE_ERROR: Final = "can't parse entities"
-#: Seconds a command's answer may wait out Telegram's flood control.
-REPLY_PATIENCE: Final = 10.0
 #: Longest text answerCallbackQuery shows.
 POPUP_LIMIT: Final = 200
 FALLBACK_HELP: Final = {
@@ -148,10 +138,9 @@ class TelegramAdapter:
         _check_webhook(settings)
         self._app: AnyApplication | None = None
         self._webhook: WebhookServer | None = None
-        self._base_url = ""
+        self._outgoing: TelegramCalls | None = None
         self._inbox: Inbox | None = None
         self._codec = ButtonCodec()
-        self._bodies = AlertBodies()
 
     # --- lifecycle ----------------------------------------------------------------------
 
@@ -162,9 +151,8 @@ class TelegramAdapter:
         cannot be reached or the webhook cannot be set up.
         """
         self._inbox = inbox
-        app = await self._connect()
+        app, self._outgoing = await self._connect()
         self._app = app
-        self._base_url = app.bot.base_url
         self._username = app.bot.username or self._username
         try:
             await self._register_commands()
@@ -175,9 +163,9 @@ class TelegramAdapter:
             reason = exc.message if isinstance(exc, TelegramError) else exc.strerror
             raise NewsbotError(f"telegram: cannot start receiving updates: {reason}") from exc
 
-    async def _connect(self) -> AnyApplication:
+    async def _connect(self) -> tuple[AnyApplication, TelegramCalls]:
         requests = (self._request(), self._request())
-        app = self._build(*requests)
+        app, calls = self._build(*requests)
         try:
             await app.initialize()
         except TelegramError as exc:
@@ -187,7 +175,7 @@ class TelegramAdapter:
                 # Not `from exc`: python-telegram-bot's message quotes the token.
                 raise ConfigError("telegram: the Bot API refused the token") from None
             raise NewsbotError(f"telegram: cannot reach the Bot API: {exc.message}") from exc
-        return app
+        return app, calls
 
     async def _receive(self, app: AnyApplication) -> None:
         """Long polling, or a webhook server plus setWebhook."""
@@ -222,6 +210,7 @@ class TelegramAdapter:
         """Stop receiving, then the application; idempotent."""
         app, self._app = self._app, None
         webhook, self._webhook = self._webhook, None
+        self._outgoing = None
         if webhook is not None:
             await webhook.stop()
         if app is None:
@@ -236,7 +225,10 @@ class TelegramAdapter:
         timeout = self._request_timeout
         return AiohttpRequest(token=self._token, read_timeout=timeout, connect_timeout=timeout)
 
-    def _build(self, request: AiohttpRequest, updates: AiohttpRequest) -> AnyApplication:
+    def _build(
+        self, request: AiohttpRequest, updates: AiohttpRequest
+    ) -> tuple[AnyApplication, TelegramCalls]:
+        """The application, with its handlers, and the calls that go out over `request`."""
         # The SDK sees the URL with a slot for the token (it logs it at DEBUG); only
         # the transport fills the slot in. A callable, since a string gets the token appended.
         base_url = slotted_base_url(self._settings.api_url)
@@ -259,7 +251,8 @@ class TelegramAdapter:
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self._on_error)
-        return app
+        paid = self._settings.allow_paid_broadcast
+        return app, TelegramCalls(request, base_url, self._codec, paid=paid)
 
     async def _register_commands(self) -> None:
         for language, column in ((None, 1), ("en", 2)):
@@ -275,6 +268,12 @@ class TelegramAdapter:
             raise RuntimeError("TelegramAdapter is not started")
         return self._app.bot
 
+    @property
+    def _calls(self) -> TelegramCalls:
+        if self._app is None or self._outgoing is None:
+            raise RuntimeError("TelegramAdapter is not started")
+        return self._outgoing
+
     # --- outgoing -----------------------------------------------------------------------
 
     @property
@@ -284,104 +283,31 @@ class TelegramAdapter:
 
     async def send(self, chat: Chat, alert: Alert) -> Outcome:
         """Send one alert; on "can't parse entities" resend it as plain text."""
-        outcome = await self._send_alert(chat, alert)
-        if _unparsable(outcome):
+        calls = self._calls
+        outcome = await calls.send_alert(chat, alert)
+        if unparsable(outcome):
             log.warning("telegram: alert refused as HTML (%s); resending as text", outcome)
-            return await self._send_alert(chat, alert, html=False)
+            return await calls.send_alert(chat, alert, html=False)
         return outcome
-
-    async def _send_alert(self, chat: Chat, alert: Alert, *, html: bool = True) -> Outcome:
-        """sendMessage by the leanest path: the body encoded once per alert (`AlertBodies`),
-        the answer read by python-telegram-bot (`call_encoded`); same outcomes as `_send`."""
-        thread = int(chat.thread_id) if chat.thread_id else None
-        paid = self._settings.allow_paid_broadcast
-        body = self._bodies.body(
-            _chat_id(chat.chat_id), thread, alert, chat.language, html=html, paid=paid
-        )
-        return await _posted(call_encoded(self._bot.request, f"{self._base_url}/sendMessage", body))
 
     async def edit(self, chat: Chat, message_id: str, alert: Alert) -> Outcome:
         """Replace a sent alert's text (the source corrected the post)."""
-        outcome = await self._edit(chat, int(message_id), render_alert(alert, chat.language))
-        if _unparsable(outcome):
+        calls = self._calls
+        outcome = await calls.edit(chat, int(message_id), render_alert(alert, chat.language))
+        if unparsable(outcome):
             text = render_plain(alert, chat.language)
-            return await self._edit(chat, int(message_id), text, html=False)
+            return await calls.edit(chat, int(message_id), text, html=False)
         return outcome
 
     async def delete(self, chat: Chat, message_id: str) -> Outcome:
         """Take a sent message back; one already gone counts as taken back."""
-        params = {"chat_id": _chat_id(chat.chat_id), "message_id": int(message_id)}
-        try:
-            await self._call("deleteMessage", params)
-        except BadRequest as exc:
-            if "message to delete not found" not in exc.message.lower():
-                return outcome_of(exc)
-        except TelegramError as exc:
-            return outcome_of(exc)
-        return Sent(message_id)
+        return await self._calls.delete(chat, message_id)
 
     async def reply(self, chat: Chat, reply: Reply) -> Outcome:
-        markup = self._codec.keyboard(reply.buttons)
-        return await self._send(chat, render_reply(reply), markup=markup)
-
-    async def _send(
-        self,
-        chat: Chat,
-        text: str,
-        *,
-        html: bool = True,
-        markup: InlineKeyboardMarkup | None = None,
-        to: int | None = None,
-        paid: bool = False,
-    ) -> Outcome:
-        """sendMessage, to the chat's forum topic if it has one; `to`: the message answered.
-
-        `paid`: as a paid broadcast, which Telegram lets past 30/s (up to 1000/s).
-        """
-        params = {
-            "chat_id": _chat_id(chat.chat_id),
-            "text": text,
-            "parse_mode": ParseMode.HTML.value if html else None,
-            "reply_markup": markup,
-            "message_thread_id": int(chat.thread_id) if chat.thread_id else None,
-            # A command's message may be deleted before the answer: answer anyway.
-            "reply_parameters": {"message_id": to, "allow_sending_without_reply": True}
-            if to
-            else None,
-            # Without it Telegram holds the bot to 30/s whatever `limits` says.
-            "allow_paid_broadcast": True if paid else None,
-        }
-        return await _posted(self._call("sendMessage", params))
-
-    async def _edit(
-        self,
-        chat: Chat,
-        message_id: int,
-        text: str,
-        *,
-        html: bool = True,
-        markup: InlineKeyboardMarkup | None = None,
-    ) -> Outcome:
-        """editMessageText; an edit that changes nothing counts as done."""
-        params = {
-            "chat_id": _chat_id(chat.chat_id),
-            "message_id": message_id,
-            "text": text,
-            "parse_mode": ParseMode.HTML.value if html else None,
-            "reply_markup": markup,
-        }
-        try:
-            await self._call("editMessageText", params)
-        except BadRequest as exc:
-            if "message is not modified" not in exc.message.lower():
-                return outcome_of(exc)
-        except TelegramError as exc:
-            return outcome_of(exc)
-        return Sent(str(message_id))
-
-    async def _call(self, method: str, params: Mapping[str, object]) -> Any:
-        """A Bot API call by the lean path: the answer is not parsed into SDK objects."""
-        return await call(self._bot.request, f"{self._base_url}/{method}", params)
+        calls = self._calls
+        return await calls.send(
+            chat, render_reply(reply), markup=calls.codec.keyboard(reply.buttons)
+        )
 
     # --- incoming -----------------------------------------------------------------------
 
@@ -402,7 +328,7 @@ class TelegramAdapter:
             chat, name, args, str(user.id) if user else None, await self._can_manage(message)
         )
         reply = await self._ask(invocation)
-        await self._answer(chat, reply, to=message.message_id)
+        await self._calls.answer(chat, reply, to=message.message_id)
 
     async def _on_button(self, update: Update, context: object) -> None:
         """A button press: run its command; edit in place, answer, or pop up a private note."""
@@ -421,9 +347,9 @@ class TelegramAdapter:
         await _quietly(query.answer())
         if reply.edit and isinstance(message, TgMessage):
             markup = self._codec.keyboard(reply.buttons)
-            await self._edit(chat, message.message_id, render_reply(reply), markup=markup)
+            await self._calls.edit(chat, message.message_id, render_reply(reply), markup=markup)
         else:
-            await self._answer(chat, reply)
+            await self._calls.answer(chat, reply)
 
     async def _on_opml(self, update: Update, context: object) -> None:
         """An OPML file sent in a private chat: the core imports its feeds (admins only)."""
@@ -433,7 +359,7 @@ class TelegramAdapter:
         chat = chat_of(message.chat, message.from_user)
         body = await self._download(message.document.file_id, message.document.file_size)
         if body is None:
-            await self._answer(chat, Reply(TOO_LARGE[chat.language], private=True))
+            await self._calls.answer(chat, Reply(TOO_LARGE[chat.language], private=True))
             return
         user = str(message.from_user.id) if message.from_user else None
         try:
@@ -441,7 +367,7 @@ class TelegramAdapter:
         except Exception as exc:
             log.warning("telegram: OPML import failed: %s: %s", type(exc).__name__, exc)
             reply = Reply(FALLBACK_HELP[chat.language])
-        await self._answer(chat, reply)
+        await self._calls.answer(chat, reply)
 
     async def _download(self, file_id: str, size: int | None) -> bytes | None:
         """The file's bytes, or None when it is over `OPML_LIMIT` (or cannot be fetched)."""
@@ -477,7 +403,7 @@ class TelegramAdapter:
         elif what == "added" and chat.kind != "user":
             welcome = await self._inbox.chat_added(chat)
             if welcome is not None:
-                await self._answer(chat, welcome)
+                await self._calls.answer(chat, welcome)
 
     async def _on_migrate(self, update: Update, context: object) -> None:
         """A group became a supergroup: its id changed."""
@@ -503,24 +429,6 @@ class TelegramAdapter:
             )
         except Exception:
             return Reply(FALLBACK_HELP[invocation.chat.language])
-
-    async def _answer(self, chat: Chat, reply: Reply, *, to: int | None = None) -> None:
-        """Post a reply; in a group, as an answer `to` the command's message.
-
-        Someone is waiting for it: a 429 is waited out (up to `REPLY_PATIENCE`), not
-        dropped. Answers do not go through the core's rate limiter, so two quick
-        commands in one chat can meet Telegram's per-chat limit.
-        """
-        markup = self._codec.keyboard(reply.buttons)
-        to = to if chat.kind == "group" else None
-        outcome = await self._send(chat, render_reply(reply), markup=markup, to=to)
-        waited = 0.0
-        while isinstance(outcome, RetryAfter) and waited + outcome.seconds <= REPLY_PATIENCE:
-            await asyncio.sleep(outcome.seconds)
-            waited += outcome.seconds
-            outcome = await self._send(chat, render_reply(reply), markup=markup, to=to)
-        if not isinstance(outcome, Sent):
-            log.warning("telegram: reply to %s not delivered: %s", chat.chat_id, outcome)
 
     async def _can_manage(self, message: TgMessage) -> bool:
         if message.sender_chat is not None and message.sender_chat.id == message.chat.id:
@@ -560,30 +468,11 @@ def _check_webhook(settings: TelegramSettings) -> None:
         raise ConfigError(f"telegram.webhook_listen: {exc}") from exc
 
 
-def _unparsable(outcome: Outcome) -> bool:
-    """Telegram refused the HTML itself (which escaping should make impossible)."""
-    return isinstance(outcome, Rejected) and PARSE_ERROR in outcome.reason.lower()
-
-
 def _topic(message: MaybeInaccessibleMessage) -> int | None:
     """The forum topic a message is in: its replies and alerts go there too."""
     if isinstance(message, TgMessage) and message.is_topic_message:
         return message.message_thread_id
     return None
-
-
-def _chat_id(chat_id: str) -> int | str:
-    """Numeric ids as numbers; `@channelname` as it is."""
-    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
-
-
-async def _posted(call: Awaitable[Any]) -> Outcome:
-    """A sendMessage call's outcome: `Sent` with the new message's id, or the refusal."""
-    try:
-        result = await call
-    except TelegramError as exc:
-        return outcome_of(exc)
-    return Sent(str(result["message_id"]))
 
 
 async def _quietly(call: Any) -> None:
