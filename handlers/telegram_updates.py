@@ -65,8 +65,8 @@ FALLBACK_HELP: Final = {
 
 
 class TelegramUpdates:
-    """The handlers `TelegramAdapter` registers on its `Application`; each one answers
-    what it can and logs the rest, so no update's failure reaches the SDK unhandled."""
+    """The handlers `TelegramAdapter` registers on its `Application`; whatever one of
+    them raises ends in `on_error`, as one log line."""
 
     def __init__(self, inbox: Inbox, calls: TelegramCalls, *, bot_name_hint: str = "") -> None:
         """`bot_name_hint`: the bot's username (no `@`) if getMe does not tell one."""
@@ -165,7 +165,7 @@ class TelegramUpdates:
         await self._inbox.chat_moved(chat_of(message.chat, None), str(message.migrate_to_chat_id))
 
     async def on_error(self, update: object, context: Any) -> None:
-        """A handler raised: one log line (python-telegram-bot would log a traceback)."""
+        """A handler raised: one log line with the error's type and message."""
         error = context.error
         log.warning("telegram: handling an update failed: %s: %s", type(error).__name__, error)
 
