@@ -67,7 +67,7 @@ from handlers.telegram_render import (
     render_plain,
     render_reply,
 )
-from handlers.telegram_request import AiohttpRequest, call, call_encoded, slotted_base_url
+from handlers.telegram_request import TelegramRequest, call, call_encoded, slotted_base_url
 from handlers.telegram_translate import chat_of, membership_change, outcome_of, parse_command
 from handlers.telegram_webhook import WebhookServer, split_listen
 
@@ -232,11 +232,11 @@ class TelegramAdapter:
             await app.stop()
         await app.shutdown()
 
-    def _request(self) -> AiohttpRequest:
+    def _request(self) -> TelegramRequest:
         timeout = self._request_timeout
-        return AiohttpRequest(token=self._token, read_timeout=timeout, connect_timeout=timeout)
+        return TelegramRequest(token=self._token, read_timeout=timeout, connect_timeout=timeout)
 
-    def _build(self, request: AiohttpRequest, updates: AiohttpRequest) -> AnyApplication:
+    def _build(self, request: TelegramRequest, updates: TelegramRequest) -> AnyApplication:
         # The SDK sees the URL with a slot for the token (it logs it at DEBUG); only
         # the transport fills the slot in. A callable, since a string gets the token appended.
         base_url = slotted_base_url(self._settings.api_url)
