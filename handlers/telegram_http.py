@@ -47,6 +47,8 @@ _URL_SAFE: Final = "/?#[]@!$&'()*+,;=%:-._~"
 #: Loop turns `close()` gives aborted transports to report connection_lost.
 _CLOSE_TURNS: Final = 10
 
+#: Methods that may be sent again when a kept-alive connection turns out closed.
+_IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _POOL_TIMEOUT: Final = "Pool timeout: no free connection"
 
 PoolKey = tuple[str, str, int]
@@ -69,6 +71,10 @@ class Target(NamedTuple):
     key: PoolKey
     #: b" /path?query HTTP/1.1\r\nHost: …\r\nUser-Agent: …\r\n" (the method goes before).
     head: bytes
+
+
+class _Stale(NetworkError):
+    """A kept-alive connection closed before any byte of the answer came back."""
 
 
 class _TooLarge(Exception):
@@ -133,7 +139,15 @@ class HttpClient:
         if pool is None:
             pool = self._pools[target.key] = self._pool(target.key)
         conn = await pool.acquire(limits)
-        answer = await conn.exchange(data, limits.read)
+        try:
+            answer = await conn.exchange(data, limits.read)
+        except _Stale:
+            if method not in _IDEMPOTENT:
+                raise
+            # As aiohttp does: a kept-alive connection the server closed just as we
+            # sent on it; an idempotent request may go again, once, on another one.
+            conn = await pool.acquire(limits)
+            answer = await conn.exchange(data, limits.read)
         pool.release(conn)
         return answer
 
@@ -316,6 +330,8 @@ class _Connection(asyncio.Protocol):
         "_headers_done",
         "_parser",
         "_pool",
+        "_received",
+        "_served",
         "_size",
         "_transport",
         "_waiter",
@@ -330,7 +346,9 @@ class _Connection(asyncio.Protocol):
         self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
         self._body: list[bytes] = []
         self._size = 0
-        self._framed = self._headers_done = False
+        self._framed = self._headers_done = self._received = False
+        #: Answers read completely on this connection.
+        self._served = 0
         #: False once the connection is closing or its state is unknown.
         self.usable = True
         #: False once connection_lost ran.
@@ -348,7 +366,7 @@ class _Connection(asyncio.Protocol):
         loop = self._pool._loop
         waiter: asyncio.Future[tuple[int, bytes]] = loop.create_future()
         self._waiter = waiter
-        self._framed = self._headers_done = False
+        self._framed = self._headers_done = self._received = False
         self._transport.write(data)
         timer = None if within is None else loop.call_later(within, _time_out, waiter, None)
         try:
@@ -376,6 +394,7 @@ class _Connection(asyncio.Protocol):
         if self._waiter is None:  # bytes nobody asked for: the stream can't be trusted
             self.discard()
             return
+        self._received = True
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -390,7 +409,9 @@ class _Connection(asyncio.Protocol):
                 self._finish()  # the body was delimited by the end of the stream
             else:
                 cause = "closed by the server" if exc is None else type(exc).__name__
-                self._fail(NetworkError(f"connection lost ({cause})"), exc)
+                stale = self._served and not self._received
+                error = (_Stale if stale else NetworkError)(f"connection lost ({cause})")
+                self._fail(error, exc)
         self._pool.forget(self)
 
     # httptools' callbacks
@@ -423,6 +444,7 @@ class _Connection(asyncio.Protocol):
         if waiter is None:  # an answer nobody asked for: the stream can't be trusted
             self.discard()
         elif not waiter.done():
+            self._served += 1
             waiter.set_result((self._parser.get_status_code(), body))
 
     def _fail(self, error: NetworkError, cause: BaseException | None) -> None:

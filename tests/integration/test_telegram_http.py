@@ -178,7 +178,16 @@ async def test_an_idle_connection_the_server_closed_is_replaced(
     assert server.connections() == 2
 
 
-async def test_404_and_500_are_answers_not_errors(server: Server, client: HttpClient) -> None:
+async def test_a_download_right_after_the_server_closed_the_connection_succeeds(
+    server: Server, client: HttpClient
+) -> None:
+    await _get(client, f"{server.url}/echo")
+    server.transports[0].close()  # the client may or may not have noticed yet
+
+    assert await _get(client, f"{server.url}/big") == (200, MEGABYTE)
+
+
+async def test_a_404_is_an_answer_not_an_error(server: Server, client: HttpClient) -> None:
     status, _ = await _get(client, f"{server.url}/missing")
     assert status == 404
 
