@@ -183,11 +183,11 @@ class _Pool:
         "_host",
         "_idle",
         "_limit",
-        "_loop",
         "_port",
         "_slots",
         "_ssl",
         "_waiters",
+        "loop",
         "max_body",
     )
 
@@ -196,7 +196,7 @@ class _Pool:
     ) -> None:
         self._host, self._port, self._ssl, self._limit = host, port, context, limit
         self.max_body = max_body
-        self._loop = asyncio.get_running_loop()
+        self.loop = asyncio.get_running_loop()
         self._all: set[_Connection] = set()
         self._idle: list[_Connection] = []
         self._slots = 0
@@ -260,7 +260,7 @@ class _Pool:
         """Connect on a slot already taken; the slot is freed again on failure."""
         try:
             async with asyncio.timeout(within):
-                _, protocol = await self._loop.create_connection(
+                _, protocol = await self.loop.create_connection(
                     lambda: _Connection(self),
                     self._host,
                     self._port,
@@ -279,11 +279,11 @@ class _Pool:
         return protocol
 
     async def _wait(self, limits: Timeouts) -> _Connection:
-        waiter: asyncio.Future[_Connection | None] = self._loop.create_future()
+        waiter: asyncio.Future[_Connection | None] = self.loop.create_future()
         self._waiters.append(waiter)
         timer = None
         if limits.pool is not None:
-            timer = self._loop.call_later(limits.pool, _time_out, waiter, _POOL_TIMEOUT)
+            timer = self.loop.call_later(limits.pool, _time_out, waiter, _POOL_TIMEOUT)
         try:
             conn = await waiter
         except BaseException:
@@ -292,7 +292,12 @@ class _Pool:
         finally:
             if timer is not None:
                 timer.cancel()
-        return conn if conn is not None else await self._open(limits.connect)
+        if conn is None:
+            return await self._open(limits.connect)
+        if not conn.usable:  # lost between the hand-over and now: its slot is free again
+            conn.discard()
+            return await self.acquire(limits)
+        return conn
 
     def _abandon(self, waiter: asyncio.Future[_Connection | None]) -> None:
         """The waiting task gave up (timeout, cancel): return what it may have been given."""
@@ -363,7 +368,7 @@ class _Connection(asyncio.Protocol):
         if not self.usable or self._transport is None:
             self.discard()
             raise NetworkError("connection closed before the request")
-        loop = self._pool._loop
+        loop = self._pool.loop
         waiter: asyncio.Future[tuple[int, bytes]] = loop.create_future()
         self._waiter = waiter
         self._framed = self._headers_done = self._received = False
@@ -397,7 +402,7 @@ class _Connection(asyncio.Protocol):
         self._received = True
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as exc:
+        except (httptools.HttpParserError, httptools.HttpParserUpgrade) as exc:  # 101 too
             cause = exc.__context__ if isinstance(exc.__context__, _TooLarge) else exc
             what = "answer too large" if cause is not exc else "invalid HTTP answer"
             self._fail(NetworkError(f"{what} ({type(exc).__name__})"), cause)
