@@ -38,6 +38,8 @@ from telegram.request._requestparameter import RequestParameter
 from handlers.telegram_http import HttpClient, Target, Timeouts
 
 _JSON = "application/json"
+#: Seconds an upload may take by default (`HTTPXRequest`'s `media_write_timeout`).
+MEDIA_WRITE_TIMEOUT = 20.0
 #: Stands for the token in the URLs python-telegram-bot builds (and logs at DEBUG);
 #: `TelegramRequest` puts the token in only when it sends, so no log line can hold it.
 #: Only characters URL quoting keeps (file paths get quoted before a download).
@@ -55,8 +57,8 @@ class TelegramRequest(BaseRequest):
     Timeouts (seconds, None for none): `connect_timeout` bounds the TCP/TLS connect,
     `pool_timeout` the wait for a free connection (at most `connection_limit` to the
     Bot API), `read_timeout` the answer, from writing the request to the end of its
-    body. `write_timeout` is accepted for PTB's sake and added to the read timeout of
-    uploads only: the request is written while the read timeout already runs.
+    body. PTB's `write_timeout` (`MEDIA_WRITE_TIMEOUT` unless given) is added to the
+    read timeout of uploads only: the request is written while the read timer runs.
     """
 
     __slots__ = ("_client", "_default", "_limit", "_targets", "_token")
@@ -107,8 +109,9 @@ class TelegramRequest(BaseRequest):
         client = self._ready()
         target = client.target(self._url(url))
         uploading = request_data is not None and request_data.contains_files
-        write = write_timeout if uploading else None
-        limits = self._timeouts(read_timeout, write, connect_timeout, pool_timeout)
+        limits = self._timeouts(read_timeout, connect_timeout, pool_timeout)
+        if uploading:
+            limits = self._for_upload(limits, write_timeout)
         if request_data is None:
             return await client.request(method, target, timeouts=limits)
         if not uploading:
@@ -136,21 +139,22 @@ class TelegramRequest(BaseRequest):
     def _url(self, url: str) -> str:
         return url if self._token is None else url.replace(TOKEN_SLOT, self._token)
 
+    def _for_upload(self, limits: Timeouts | None, write: ODVInput[float]) -> Timeouts:
+        """The write timeout (by default `MEDIA_WRITE_TIMEOUT`, as `HTTPXRequest`) added to
+        the read timeout: the read timer runs while the upload is written. None: no limit."""
+        limits = self._default if limits is None else limits
+        write = MEDIA_WRITE_TIMEOUT if isinstance(write, DefaultValue) else write
+        read = None if limits.read is None or write is None else limits.read + write
+        return limits._replace(read=read)
+
     def _timeouts(
-        self,
-        read: ODVInput[float],
-        write: ODVInput[float] | None,
-        connect: ODVInput[float],
-        pool: ODVInput[float],
+        self, read: ODVInput[float], connect: ODVInput[float], pool: ODVInput[float]
     ) -> Timeouts | None:
-        """None (the client's defaults) unless PTB passed one; `write` extends `read`."""
-        given = (read, connect, pool) if write is None else (read, write, connect, pool)
-        if all(isinstance(value, DefaultValue) for value in given):
+        """None (the client's defaults) unless PTB passed a timeout of its own."""
+        if all(isinstance(value, DefaultValue) for value in (read, connect, pool)):
             return None
         default = self._default
         read = default.read if isinstance(read, DefaultValue) else read
-        if read is not None and write is not None and not isinstance(write, DefaultValue):
-            read += write
         return Timeouts(
             connect=default.connect if isinstance(connect, DefaultValue) else connect,
             read=read,
