@@ -203,6 +203,20 @@ async def test_a_held_answer_times_out_and_its_connection_is_dropped(
     assert server.connections() == 2
 
 
+async def test_a_cancelled_request_closes_its_connection(
+    server: Server, client: HttpClient
+) -> None:
+    holding = asyncio.create_task(_get(client, f"{server.url}/hold"))
+    await asyncio.wait_for(server.held.wait(), 5)
+    holding.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await holding
+
+    assert client.connections == 0
+    assert (await _get(client, f"{server.url}/echo"))[0] == 200
+    assert server.connections() == 2
+
+
 async def test_refused_connection_is_a_network_error_without_the_url(client: HttpClient) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
