@@ -52,6 +52,8 @@ _URL_SAFE: Final = "/?#[]@!$&'()*+,;=%:-._~"
 #: Loop turns `close()` gives aborted transports to report connection_lost.
 _CLOSE_TURNS: Final = 10
 
+#: Seconds before the next address is tried alongside a connect that hangs.
+_HAPPY_EYEBALLS_DELAY: Final = 0.25
 #: Methods that may be sent again when a kept-alive connection turns out closed.
 _IDEMPOTENT: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 _POOL_TIMEOUT: Final = "Pool timeout: no free connection"
@@ -271,6 +273,9 @@ class _Pool:
                     self._port,
                     ssl=self._ssl,
                     server_hostname=self._host if self._ssl is not None else None,
+                    # RFC 8305, as aiohttp: a black-holed IPv6 route must not eat the
+                    # whole connect timeout before IPv4 is tried.
+                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
                 )
         except BaseException as exc:
             self._slots -= 1
