@@ -11,7 +11,7 @@ goes from 0.76–0.80 to 0.93–0.94 of the ceiling (two runs each, shared machi
 Contract:
 
 - `HttpClient(user_agent=…, connection_limit=256, timeouts=Timeouts(), ssl_context=None,
-  max_body=MAX_BODY)`; `connections` counts the open ones.
+  max_body=MAX_BODY, idle_timeout=15.0)`; `connections` counts the open ones.
 - `HttpClient.target(url)` parses a URL once into a `Target`; callers cache it.
 - `HttpClient.request(method, target, body, content_type, timeouts)` returns
   `(status, body)` for any status. It raises python-telegram-bot's `TimedOut` (connect,
@@ -22,8 +22,10 @@ Contract:
   (aiohttp's limit was over all hosts; newsbot talks to one Bot API host).
   A connection is reused only after a complete answer that allows keep-alive
   (not `Connection: close`, not an HTTP/1.0 answer without keep-alive, not a body
-  that ends at EOF); one the server closed while idle is dropped from the pool at
-  once; one whose answer was not read to its end (timeout, cancel, error) is closed.
+  that ends at EOF) and only within `idle_timeout` of its last use (aiohttp's 15 s:
+  a NAT may forget a quiet connection); one the server closed while idle is dropped
+  from the pool at once; one whose answer was not read to its end (timeout, cancel,
+  error) is closed.
 - An idempotent request (GET: PTB's downloads) goes again once, on another
   connection, when a kept-alive one turns out closed before any byte came back; a
   POST does not (it might have been delivered), as in aiohttp.
@@ -80,6 +82,13 @@ class Target(NamedTuple):
     head: bytes
 
 
+class _Rules(NamedTuple):
+    limit: int
+    max_body: int
+    #: Seconds an idle connection is kept for reuse.
+    idle_timeout: float
+
+
 class _Stale(NetworkError):
     """A kept-alive connection closed before any byte of the answer came back."""
 
@@ -91,7 +100,7 @@ class _TooLarge(Exception):
 class HttpClient:
     """Keep-alive HTTP/1.1 pools keyed by (scheme, host, port); see the module docstring."""
 
-    __slots__ = ("_limit", "_max_body", "_pools", "_ssl", "_timeouts", "_user_agent")
+    __slots__ = ("_pools", "_rules", "_ssl", "_timeouts", "_user_agent")
 
     def __init__(
         self,
@@ -101,14 +110,14 @@ class HttpClient:
         timeouts: Timeouts | None = None,
         ssl_context: ssl.SSLContext | None = None,
         max_body: int = MAX_BODY,
+        idle_timeout: float = 15.0,
     ) -> None:
         """`timeouts`: the default per request (`Timeouts()` if None); `ssl_context`: for
         https, `ssl.create_default_context()` (verifying certificates and host) if None."""
         self._user_agent = user_agent
-        self._limit = connection_limit
         self._timeouts = Timeouts() if timeouts is None else timeouts
         self._ssl = ssl_context
-        self._max_body = max_body
+        self._rules = _Rules(connection_limit, max_body, idle_timeout)
         self._pools: dict[PoolKey, _Pool] = {}
 
     def target(self, url: str) -> Target:
@@ -175,7 +184,7 @@ class HttpClient:
             if self._ssl is None:
                 self._ssl = ssl.create_default_context()
             context = self._ssl
-        return _Pool(key[1], key[2], context, self._limit, self._max_body)
+        return _Pool(key[1], key[2], context, self._rules)
 
 
 class _Pool:
@@ -189,6 +198,7 @@ class _Pool:
         "_all",
         "_host",
         "_idle",
+        "_idle_timeout",
         "_limit",
         "_port",
         "_slots",
@@ -198,11 +208,9 @@ class _Pool:
         "max_body",
     )
 
-    def __init__(
-        self, host: str, port: int, context: ssl.SSLContext | None, limit: int, max_body: int
-    ) -> None:
-        self._host, self._port, self._ssl, self._limit = host, port, context, limit
-        self.max_body = max_body
+    def __init__(self, host: str, port: int, context: ssl.SSLContext | None, rules: _Rules) -> None:
+        self._host, self._port, self._ssl = host, port, context
+        self._limit, self.max_body, self._idle_timeout = rules
         self.loop = asyncio.get_running_loop()
         self._all: set[_Connection] = set()
         self._idle: list[_Connection] = []
@@ -216,11 +224,14 @@ class _Pool:
     async def acquire(self, limits: Timeouts) -> _Connection:
         """A usable connection: idle, new, or handed over; raises `TimedOut`, `NetworkError`."""
         idle = self._idle
-        while idle:
-            conn = idle.pop()
-            if conn.usable:
-                return conn
-            conn.discard()
+        if idle:
+            # Older than aiohttp's keep-alive: a NAT or balancer may have dropped it silently.
+            oldest = self.loop.time() - self._idle_timeout
+            while idle:
+                conn = idle.pop()
+                if conn.usable and conn.idle_since > oldest:
+                    return conn
+                conn.discard()
         if self._slots < self._limit:
             self._slots += 1
             return await self._open(limits.connect)
@@ -236,6 +247,7 @@ class _Pool:
             if not waiter.done():
                 waiter.set_result(conn)
                 return
+        conn.idle_since = self.loop.time()
         self._idle.append(conn)
 
     def forget(self, conn: _Connection) -> None:
@@ -350,6 +362,7 @@ class _Connection(asyncio.Protocol):
         "_size",
         "_transport",
         "_waiter",
+        "idle_since",
         "open",
         "usable",
     )
@@ -362,6 +375,8 @@ class _Connection(asyncio.Protocol):
         self._body: list[bytes] = []
         self._size = 0
         self._framed = self._headers_done = self._received = False
+        #: When it went back to the pool (the loop's clock).
+        self.idle_since = 0.0
         #: Answers read completely on this connection.
         self._served = 0
         #: False once the connection is closing or its state is unknown.

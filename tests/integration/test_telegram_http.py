@@ -178,6 +178,18 @@ async def test_an_idle_connection_the_server_closed_is_replaced(
     assert server.connections() == 2
 
 
+async def test_a_connection_idle_longer_than_the_idle_timeout_is_not_reused(
+    server: Server,
+) -> None:
+    client = HttpClient(user_agent="t", idle_timeout=0.0)
+    try:
+        for _ in range(2):
+            assert (await _get(client, f"{server.url}/echo"))[0] == 200
+    finally:
+        await client.close()
+    assert server.connections() == 2
+
+
 async def test_a_download_right_after_the_server_closed_the_connection_succeeds(
     server: Server, client: HttpClient
 ) -> None:
