@@ -121,20 +121,28 @@ class HttpClient:
         self._pools: dict[PoolKey, _Pool] = {}
 
     def target(self, url: str) -> Target:
-        """Parse `url` (http or https) once; raises `NetworkError` for another scheme."""
-        parts = urlsplit(url)
-        scheme, host = parts.scheme.lower(), parts.hostname or ""
+        """Parse `url` (http or https) once; raises `NetworkError` for anything else."""
+        try:
+            parts = urlsplit(url)
+            scheme, host, port = parts.scheme.lower(), parts.hostname or "", parts.port
+            head = self._head(parts.path, parts.query, host, port, scheme)
+        except (ValueError, UnicodeError):
+            # Not `from exc`: urllib's messages quote the URL, which holds the token.
+            raise NetworkError("invalid URL") from None
+        return Target((scheme, host, port or _PORTS[scheme]), head)
+
+    def _head(self, path: str, query: str, host: str, port: int | None, scheme: str) -> bytes:
         if scheme not in _PORTS or not host:
-            raise NetworkError(f"unsupported URL (scheme {scheme!r})")
-        port = parts.port or _PORTS[scheme]
+            raise ValueError("not an http(s) URL with a host")
+        port = port or _PORTS[scheme]
         netloc = f"[{host}]" if ":" in host else host
         if port != _PORTS[scheme]:
             netloc = f"{netloc}:{port}"
-        path = quote(parts.path or "/", safe=_URL_SAFE)
-        if parts.query:
-            path = f"{path}?{quote(parts.query, safe=_URL_SAFE)}"
+        path = quote(path or "/", safe=_URL_SAFE)
+        if query:
+            path = f"{path}?{quote(query, safe=_URL_SAFE)}"
         head = f" {path} HTTP/1.1\r\nHost: {netloc}\r\nUser-Agent: {self._user_agent}\r\n"
-        return Target((scheme, host, port), head.encode("ascii"))
+        return head.encode("ascii")
 
     async def request(
         self,
@@ -147,7 +155,9 @@ class HttpClient:
         """Send one request; return (status, body). Raises `TimedOut` or `NetworkError`."""
         limits = self._timeouts if timeouts is None else timeouts
         if body is None:
-            data = method.encode() + target.head + b"\r\n"
+            # A POST says it has no body: some proxies refuse one without a length.
+            empty = b"\r\n" if method in _IDEMPOTENT else b"Content-Length: 0\r\n\r\n"
+            data = method.encode() + target.head + empty
         else:
             fields = f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
             data = b"".join((method.encode(), target.head, fields.encode(), body))

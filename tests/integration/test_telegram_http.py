@@ -51,6 +51,9 @@ def _app(server: Server) -> web.Application:
     async def echo(request: web.Request) -> web.Response:
         return web.json_response({"method": request.method, "size": len(await request.read())})
 
+    async def length(request: web.Request) -> web.Response:
+        return web.Response(text=request.headers.get("Content-Length", "none"))
+
     async def chunked(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse()
         response.enable_chunked_encoding()
@@ -92,6 +95,7 @@ def _app(server: Server) -> web.Application:
 
     app = web.Application(middlewares=[record])
     app.router.add_route("*", "/echo", echo)
+    app.router.add_route("*", "/length", length)
     app.router.add_get("/chunked", chunked)
     app.router.add_get("/close", close)
     app.router.add_get("/hold", hold)
@@ -240,6 +244,22 @@ async def test_refused_connection_is_a_network_error_without_the_url(client: Htt
     assert not isinstance(caught.value, TimedOut)
     assert "SECRET" not in str(caught.value) and "SECRET" not in repr(caught.value)
     assert "ConnectionRefusedError" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"ftp://x/bot{SECRET}/getMe", f"http://x:port/bot{SECRET}/getMe", f"/bot{SECRET}/getMe"],
+)
+def test_a_url_the_client_cannot_use_is_a_network_error_without_the_url(url: str) -> None:
+    with pytest.raises(NetworkError) as caught:
+        HttpClient(user_agent="t").target(url)
+
+    assert "SECRET" not in str(caught.value) and caught.value.__cause__ is None
+
+
+async def test_a_post_without_a_body_says_its_length(server: Server, client: HttpClient) -> None:
+    assert await client.request("POST", client.target(f"{server.url}/length")) == (200, b"0")
+    assert await _get(client, f"{server.url}/length") == (200, b"none")
 
 
 async def test_a_full_pool_waits_for_a_free_connection(server: Server) -> None:
