@@ -206,6 +206,7 @@ class _Pool:
 
     __slots__ = (
         "_all",
+        "_closed",
         "_host",
         "_idle",
         "_idle_timeout",
@@ -225,6 +226,8 @@ class _Pool:
         self._all: set[_Connection] = set()
         self._idle: list[_Connection] = []
         self._slots = 0
+        #: After `close()`: whatever comes back (a connect in flight, an answer) is closed.
+        self._closed = False
         self._waiters: deque[asyncio.Future[_Connection | None]] = deque()
 
     @property
@@ -249,7 +252,7 @@ class _Pool:
 
     def release(self, conn: _Connection) -> None:
         """Take back a connection whose answer was read completely."""
-        if not conn.usable:
+        if not conn.usable or self._closed:
             conn.discard()
             return
         while self._waiters:
@@ -271,6 +274,7 @@ class _Pool:
         self._wake()
 
     async def close(self) -> None:
+        self._closed = True
         for waiter in self._waiters:
             if not waiter.done():
                 waiter.set_exception(NetworkError("HTTP client closed"))
@@ -308,6 +312,9 @@ class _Pool:
                 raise NetworkError(f"connect failed ({type(exc).__name__})") from exc
             raise
         self._all.add(protocol)
+        if self._closed:
+            protocol.discard()
+            raise NetworkError("HTTP client closed")
         return protocol
 
     async def _wait(self, limits: Timeouts) -> _Connection:
@@ -418,9 +425,11 @@ class _Connection(asyncio.Protocol):
                 self.discard()
 
     def discard(self) -> None:
-        """Close now and leave the pool; idempotent."""
+        """Close now and leave the pool, failing a request still waiting; idempotent."""
         self.usable = False
-        self._waiter = None
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(NetworkError("connection closed by the client"))
         if self._transport is not None:
             self._transport.abort()
         self._pool.forget(self)

@@ -233,6 +233,19 @@ async def test_a_cancelled_request_closes_its_connection(
     assert server.connections() == 2
 
 
+async def test_close_ends_requests_in_flight_with_a_network_error(
+    server: Server, client: HttpClient
+) -> None:
+    holding = asyncio.create_task(_get(client, f"{server.url}/hold"))
+    await asyncio.wait_for(server.held.wait(), 5)
+    await client.close()
+
+    with pytest.raises(NetworkError) as caught:
+        await holding
+    assert not isinstance(caught.value, TimedOut)
+    assert client.connections == 0
+
+
 async def test_refused_connection_is_a_network_error_without_the_url(client: HttpClient) -> None:
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))
