@@ -5,8 +5,8 @@ response objects, header multidicts, stream readers, timers per phase) was about
 39 % of the event loop's CPU. This client writes one pre-built request head and
 parses the answer with llhttp (`httptools`, the C parser uvicorn uses). In
 `bench/fanout.py` at 1000/s (the whole pipeline) a delivered alert costs
-0.47 ms of CPU over this client against 0.78–0.82 ms over aiohttp, and the rate
-goes from 0.76–0.80 to 0.93–0.94 of the ceiling (two runs each, shared machine).
+0.47–0.57 ms of CPU over this client against 0.78–0.83 ms over aiohttp, and the
+rate goes from 0.76–0.95 to 0.93–0.96 of the ceiling (5 and 3 runs, shared machine).
 
 Contract:
 
