@@ -6,7 +6,7 @@ Run: `python bench/fanout.py` (or `python -m bench.fanout`); `--json` prints the
 The fake server (tests/fakes/telegram_api.py, limits on) runs in a child process, so
 `time.process_time()` here counts the bot alone. Each scenario subscribes N chats
 in a fresh SQLite database, plans one post (N outbox rows), and runs the real
-`Dispatcher` with the real `TelegramAdapter` (python-telegram-bot over the aiohttp
+`Dispatcher` with the real `TelegramAdapter` (python-telegram-bot over newsbot's own HTTP
 transport) until every row is settled:
 
 - 30/s (`telegram.per_second`, the default) with 600 chats: about 20 s. The per-chat

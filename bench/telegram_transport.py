@@ -3,9 +3,9 @@
 Run: `.venv/bin/python -m bench.telegram_transport [messages] [concurrency] [rounds]`
 
 The fake server runs in a child process (limits off) so only the client's CPU is
-counted. Compares PTB's default httpx transport and newsbot's aiohttp transport, both
+counted. Compares PTB's default httpx transport and newsbot's own transport, both
 through `Bot.send_message` (which builds a `Message` from every answer), with
-`handlers.telegram_request.call` over the aiohttp transport (replies and edits),
+`handlers.telegram_request.call` over that transport (replies and edits),
 `call_encoded` (alerts: the body encoded once per alert, only the chat added per
 message), and `TelegramAdapter.send` itself (rendering and encoding cached per alert).
 The modes take turns for several rounds; the median per mode is printed.
@@ -29,7 +29,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 from bot.config import TelegramSettings
 from bot.models import Alert, Chat
 from handlers.telegram_adapter import TelegramAdapter
-from handlers.telegram_request import AiohttpRequest, call, call_encoded
+from handlers.telegram_request import TelegramRequest, call, call_encoded
 from tests.fakes.telegram_api import TOKEN, FakeTelegram
 from tests.fakes.telegram_harness import RecordingInbox
 
@@ -72,7 +72,7 @@ _TAIL = json.dumps({"text": TEXT, "parse_mode": "HTML"}, ensure_ascii=False).enc
 
 def _via_encoded(bot: Bot, i: int) -> Awaitable[object]:
     body = json.dumps({"chat_id": i + 1}).encode()[:-1] + b"," + _TAIL
-    assert isinstance(bot.request, AiohttpRequest)
+    assert isinstance(bot.request, TelegramRequest)
     return call_encoded(bot.request, f"{bot.base_url}/sendMessage", body)
 
 
@@ -121,9 +121,9 @@ async def main(n: int, width: int, rounds: int) -> None:
             lambda: HTTPXRequest(connection_pool_size=width, pool_timeout=10.0),
             _via_bot,
         ),
-        "aiohttp + Bot.send_message": (AiohttpRequest, _via_bot),
-        "aiohttp + call (replies, edits)": (AiohttpRequest, _via_call),
-        "aiohttp + call_encoded (alerts)": (AiohttpRequest, _via_encoded),
+        "newsbot http + Bot.send_message": (TelegramRequest, _via_bot),
+        "newsbot http + call (replies, edits)": (TelegramRequest, _via_call),
+        "newsbot http + call_encoded (alerts)": (TelegramRequest, _via_encoded),
     }
     results: dict[str, list[float]] = {name: [] for name in (*modes, ADAPTER)}
     try:

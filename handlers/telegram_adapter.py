@@ -4,10 +4,10 @@
 (long polling, or a webhook); `telegram_updates` handles them: commands in private
 chats, in groups (`/cmd@BotName`) and in channel posts, button presses and the bot's
 own membership changes become calls on the `Inbox`. Outgoing: alerts and replies in
-HTML parse mode (`telegram_render`), sent by `telegram_calls` over one aiohttp session
-(`telegram_request`); every python-telegram-bot error becomes an `Outcome` in one
-place (`telegram_translate.outcome_of`). No rate limiting here: the core's dispatcher
-paces sends by `limits`.
+HTML parse mode (`telegram_render`), sent by `telegram_calls` over one HTTP client
+(`telegram_request` on `telegram_http`); every python-telegram-bot error becomes an
+`Outcome` in one place (`telegram_translate.outcome_of`). No rate limiting here: the
+core's dispatcher paces sends by `limits`.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from handlers.telegram_render import (
     render_plain,
     render_reply,
 )
-from handlers.telegram_request import AiohttpRequest, slotted_base_url
+from handlers.telegram_request import TelegramRequest, slotted_base_url
 from handlers.telegram_updates import MENU, TelegramUpdates
 from handlers.telegram_webhook import WebhookServer, split_listen
 
@@ -165,12 +165,12 @@ class TelegramAdapter:
             await app.stop()
         await app.shutdown()
 
-    def _request(self) -> AiohttpRequest:
+    def _request(self) -> TelegramRequest:
         timeout = self._request_timeout
-        return AiohttpRequest(token=self._token, read_timeout=timeout, connect_timeout=timeout)
+        return TelegramRequest(token=self._token, read_timeout=timeout, connect_timeout=timeout)
 
     def _build(
-        self, inbox: Inbox, request: AiohttpRequest, updates: AiohttpRequest
+        self, inbox: Inbox, request: TelegramRequest, updates: TelegramRequest
     ) -> tuple[AnyApplication, TelegramCalls]:
         """The application, its handlers passing updates to `inbox`, and the calls that go
         out over `request` (the application's own transport)."""

@@ -20,7 +20,7 @@ from telegram.error import BadRequest, TelegramError
 
 from bot.models import Alert, Chat, Outcome, Rejected, Reply, RetryAfter, Sent
 from handlers.telegram_render import AlertBodies, ButtonCodec, render_reply
-from handlers.telegram_request import AiohttpRequest, call, call_encoded
+from handlers.telegram_request import TelegramRequest, call, call_encoded
 from handlers.telegram_translate import outcome_of
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class TelegramCalls:
     __slots__ = ("_base_url", "_bodies", "_paid", "_request", "_send_url", "codec")
 
     def __init__(
-        self, request: AiohttpRequest, base_url: str, codec: ButtonCodec, *, paid: bool
+        self, request: TelegramRequest, base_url: str, codec: ButtonCodec, *, paid: bool
     ) -> None:
         """`base_url`: the Bot API base with the token slot (`slotted_base_url`).
 

@@ -12,7 +12,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, InvalidToken, RetryAfter
 
-from handlers.telegram_request import AiohttpRequest
+from handlers.telegram_request import TelegramRequest
 from tests.fakes.telegram_api import TOKEN, FakeTelegram, parse_html
 from tests.fakes.telegram_harness import Clock
 
@@ -30,7 +30,7 @@ async def tg(clock: Clock) -> AsyncIterator[FakeTelegram]:
 
 @pytest.fixture
 async def bot(tg: FakeTelegram) -> AsyncIterator[Bot]:
-    async with Bot(TOKEN, base_url=tg.api_url, request=AiohttpRequest()) as bot:
+    async with Bot(TOKEN, base_url=tg.api_url, request=TelegramRequest()) as bot:
         yield bot
 
 
@@ -101,7 +101,7 @@ async def test_edit_with_nothing_changed_is_refused(tg: FakeTelegram, bot: Bot) 
 
 
 async def test_a_wrong_token_is_unauthorized(tg: FakeTelegram) -> None:
-    request = AiohttpRequest()
+    request = TelegramRequest()
     try:
         with pytest.raises(InvalidToken):
             await Bot("1:wrong", base_url=tg.api_url, request=request).initialize()
