@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
+    Select,
     and_,
     bindparam,
     case,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     insert,
     or_,
     select,
+    union_all,
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -75,23 +78,59 @@ class DeliveryResult:
     action: Action | None = None
 
 
-def _due(platforms: Sequence[str], now: datetime, owner: str) -> ColumnElement[bool]:
+def _due_arms(platform: str, now: datetime, owner: str) -> list[ColumnElement[bool]]:
+    """The three kinds of due row for one platform (pending, orphaned, owed), each
+    answerable from an index.
+
+    As one OR the database had to read every row the platform ever had (sent ones
+    included, the outbox's whole history) and sort what matched; apart, each kind
+    walks its own index in claim order and stops at the limit: `ix_deliveries_due`
+    for pending and in-flight rows, `ix_deliveries_owed` for sent rows owing an edit
+    or a deletion.
+    """
+    here = deliveries.c.platform == platform
     pending = and_(
-        deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
+        here, deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
     )
     # A row whose lease ran out belongs to a process that died mid-send, unless it is
     # the claimer's own: a live claimer's rows are in flight or next in line.
     orphaned = and_(
+        here,
         deliveries.c.state == DeliveryState.SENDING.value,
         deliveries.c.lease_until < now,
         deliveries.c.lease_owner != owner,
     )
     owed = and_(
-        deliveries.c.state == DeliveryState.SENT.value,
+        here,
         deliveries.c.action.is_not(None),
+        deliveries.c.state == DeliveryState.SENT.value,
         deliveries.c.next_attempt_at <= now,
     )
-    return and_(deliveries.c.platform.in_(platforms), or_(pending, orphaned, owed))
+    return [pending, orphaned, owed]
+
+
+_CLAIM_ORDER = (deliveries.c.priority, deliveries.c.next_attempt_at, deliveries.c.id)
+
+
+def due_ids(
+    platforms: Sequence[str], now: datetime, owner: str, limit: int, *, skip_locked: bool
+) -> Select[tuple[int]]:
+    """The ids of the first `limit` due rows, in claim order (breaking first, then oldest).
+
+    Each kind of due row (`_due_arms`) takes its own first `limit` from its index; the
+    union of those, at most a few times `limit` rows, is sorted once. `skip_locked`:
+    rows another transaction holds are passed over (PostgreSQL).
+    """
+    arms = []
+    for platform in platforms:
+        for condition in _due_arms(platform, now, owner):
+            arm = select(*_CLAIM_ORDER[::-1]).where(condition).order_by(*_CLAIM_ORDER).limit(limit)
+            if skip_locked:
+                arm = arm.with_for_update(skip_locked=True)
+            part = arm.subquery()
+            arms.append(select(part.c.id, part.c.priority, part.c.next_attempt_at))
+    due = union_all(*arms).subquery()
+    return select(due.c.id).order_by(due.c.priority, due.c.next_attempt_at, due.c.id).limit(limit)
 
 
 async def claim(
@@ -112,14 +151,8 @@ async def claim(
     """
     if not platforms:
         return []
-    due = (
-        select(deliveries.c.id)
-        .where(_due(platforms, now, owner))
-        .order_by(deliveries.c.priority, deliveries.c.next_attempt_at, deliveries.c.id)
-        .limit(limit)
-    )
-    if conn.dialect.name == "postgresql":
-        due = due.with_for_update(skip_locked=True)
+    skip_locked = conn.dialect.name == "postgresql"
+    due = due_ids(platforms, now, owner, limit, skip_locked=skip_locked)
     claimed = await conn.execute(
         update(deliveries)
         .where(deliveries.c.id.in_(due.scalar_subquery()))
@@ -388,11 +421,23 @@ async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> dateti
     deletion (None: nothing waits)."""
     if not platforms:
         return None
-    owed = and_(deliveries.c.state == DeliveryState.SENT.value, deliveries.c.action.is_not(None))
-    query = select(func.min(deliveries.c.next_attempt_at)).where(
-        deliveries.c.platform.in_(platforms),
-        or_(deliveries.c.state == DeliveryState.PENDING.value, owed),
-    )
-    # min() keeps the column's type, so the value comes back aware.
-    value = (await conn.execute(query)).scalar()
-    return value if isinstance(value, datetime) else None
+    # min() keeps the column's type, so the values come back aware.
+    rows = await conn.execute(earliest_due(platforms))
+    found: list[datetime] = [value for value in rows.scalars() if value is not None]
+    return min(found, default=None)
+
+
+def earliest_due(platforms: Sequence[str]) -> CompoundSelect[Any]:
+    """The earliest `next_attempt_at` of each kind of row that waits (pending, owed) on
+    each platform: each read from its index, as in a claim (`_due_arms`)."""
+    arms = []
+    for platform in platforms:
+        here = deliveries.c.platform == platform
+        pending = and_(here, deliveries.c.state == DeliveryState.PENDING.value)
+        owed = and_(
+            here,
+            deliveries.c.action.is_not(None),
+            deliveries.c.state == DeliveryState.SENT.value,
+        )
+        arms += [select(func.min(deliveries.c.next_attempt_at)).where(c) for c in (pending, owed)]
+    return union_all(*arms)
