@@ -240,10 +240,54 @@ async def _digest_posts(conn: AsyncConnection, ids: list[int]) -> tuple[Post, ..
     return tuple(by_id[i] for i in ids if i in by_id)
 
 
+#: Settling a row that was simply sent: its message id, the attempt counted, the lease
+#: let go, and a recall that arrived while it was in flight kept (see `settle`).
+_SENT = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("row_id"))
+    .values(
+        state=DeliveryState.SENT.value,
+        message_id=bindparam("new_message_id"),
+        error=None,
+        attempts=deliveries.c.attempts + 1,
+        lease_owner=None,
+        lease_until=None,
+        finished_at=bindparam("now", type_=deliveries.c.finished_at.type),
+        action=case((deliveries.c.action == Action.DELETE.value, Action.DELETE.value), else_=None),
+    )
+)
+
+
+def _simply_sent(result: DeliveryResult) -> bool:
+    """Sent (or an edit done), with nothing else to record: most rows of a fan-out."""
+    return (
+        result.state == DeliveryState.SENT
+        and result.message_id is not None
+        and result.error is None
+        and result.next_attempt_at is None
+        and result.counts_as_attempt
+        and result.action is None
+    )
+
+
 async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: datetime) -> None:
-    """Record how each claimed row ended: an executemany per `STEP` rows."""
-    if not results:
-        return
+    """Record how each claimed row ended: an executemany per `STEP` rows.
+
+    Rows simply sent go through `_SENT`, with two parameters a row instead of nine:
+    turning parameters into SQL values is most of a settlement's CPU.
+    """
+    sent = [r for r in results if _simply_sent(r)]
+    for part in chunks(sent, STEP):
+        rows = [{"row_id": r.id, "new_message_id": r.message_id, "now": now} for r in part]
+        await conn.execute(_SENT, rows)
+    others = [r for r in results if not _simply_sent(r)]
+    if others:
+        await _settle_others(conn, others, now)
+
+
+async def _settle_others(
+    conn: AsyncConnection, results: Sequence[DeliveryResult], now: datetime
+) -> None:
     statement = (
         update(deliveries)
         .where(deliveries.c.id == bindparam("row_id"))

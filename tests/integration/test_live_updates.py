@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import DeliverySettings
 from bot.delivery import Dispatcher
-from bot.models import ALL, Chat, Invocation, SourceState
+from bot.models import ALL, Alert, Chat, Invocation, Outcome, SourceState
 from handlers.commands import Commands, CommandsConfig
 from storage import Store
 from tests.factories import make_chat, make_post
@@ -140,3 +140,34 @@ async def test_two_corrections_for_one_chat_are_two_edits_not_new_messages(
     await dispatcher.drain()
     assert len(sender.delivered) == 2, "the second edit, deferred for the chat's limit, is no send"
     assert sorted(headline for _, _, headline in sender.edited) == ["고친 제목 1", "고친 제목 2"]
+
+
+class RecallingSender(RecordingSender):
+    """Recalls the post while its first alert is on the wire."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__()
+        self.store = store
+
+    async def send(self, chat: Chat, alert: Alert) -> Outcome:
+        if not self.delivered:
+            [post] = await self.store.latest(1)
+            assert post.id is not None
+            await self.store.recall_post(post.id)
+        return await super().send(chat, alert)
+
+
+async def test_a_message_recalled_while_on_its_way_is_deleted_once_it_lands(
+    store: Store,
+) -> None:
+    sender = RecallingSender(store)
+    dispatcher = Dispatcher(store, [sender], DeliverySettings(), owner="t", rng=random.Random(0))
+    chat = await store.ensure_chat(make_chat(1))
+    await store.subscribe(chat, [ALL])
+    await store.ingest(SourceState("newsroom"), [])
+    await store.ingest(SourceState("newsroom"), [make_post(1, title="[속보] 오보 제목")])
+
+    await dispatcher.drain()
+
+    assert [where for where, _ in sender.delivered] == [chat.chat_id]
+    assert [where for where, _ in sender.deleted] == [chat.chat_id], "taken back after all"
