@@ -460,28 +460,39 @@ async def _one_row(
     )
 
 
-async def next_due_at(conn: AsyncConnection, platforms: Sequence[str]) -> datetime | None:
-    """When the earliest row for `platforms` becomes due: pending, or owing an edit or
-    deletion (None: nothing waits)."""
+async def next_due_at(
+    conn: AsyncConnection, platforms: Sequence[str], owner: str
+) -> datetime | None:
+    """When the next row for `platforms` can be claimed by `owner`: a pending one, one
+    owing an edit or a deletion, or one whose lease runs out (None: nothing waits)."""
     if not platforms:
         return None
-    # min() keeps the column's type, so the values come back aware.
-    rows = await conn.execute(earliest_due(platforms))
+    rows = await conn.execute(earliest_due(platforms, owner))
     found: list[datetime] = [value for value in rows.scalars() if value is not None]
     return min(found, default=None)
 
 
-def earliest_due(platforms: Sequence[str]) -> CompoundSelect[Any]:
-    """The earliest `next_attempt_at` of each kind of row that waits (pending, owed) on
-    each platform: each read from its index, as in a claim (`_due_arms`)."""
+def earliest_due(platforms: Sequence[str], owner: str) -> CompoundSelect[Any]:
+    """The earliest time each kind of row becomes claimable (`_due_arms`) on each
+    platform, each read from its index as in a claim."""
     arms = []
     for platform in platforms:
         here = deliveries.c.platform == platform
         pending = and_(here, deliveries.c.state == DeliveryState.PENDING.value)
+        in_flight = and_(
+            here,
+            deliveries.c.state == DeliveryState.SENDING.value,
+            deliveries.c.lease_owner != owner,
+        )
         owed = and_(
             here,
             deliveries.c.action.is_not(None),
             deliveries.c.state == DeliveryState.SENT.value,
         )
-        arms += [select(func.min(deliveries.c.next_attempt_at)).where(c) for c in (pending, owed)]
+        # min() keeps the column's type, so the values come back aware.
+        arms += [
+            select(func.min(deliveries.c.next_attempt_at)).where(pending),
+            select(func.min(deliveries.c.lease_until)).where(in_flight),
+            select(func.min(deliveries.c.next_attempt_at)).where(owed),
+        ]
     return union_all(*arms)

@@ -230,9 +230,10 @@ class Store(SourceStore, ChatStore):
         async with self._tx() as conn:
             await outbox.settle(conn, results, self._clock())
 
-    async def next_due_at(self, platforms: Sequence[str]) -> datetime | None:
+    async def next_due_at(self, platforms: Sequence[str], owner: str) -> datetime | None:
+        """When `owner` can next claim a row for `platforms` (None: nothing waits)."""
         async with self._tx() as conn:
-            return await outbox.next_due_at(conn, platforms)
+            return await outbox.next_due_at(conn, platforms, owner)
 
     async def deliveries_for_post(self, post_id: int) -> list[Delivery]:
         async with self._tx() as conn:

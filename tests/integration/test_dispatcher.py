@@ -314,3 +314,20 @@ async def test_a_stop_during_a_platform_wide_pause_hands_the_waiting_rows_back(
     rows = await store.deliveries_for_post(post.id)
     assert [(row.state, row.attempts) for row in rows] == [(DeliveryState.PENDING, 0)] * 3
     assert sender.delivered == []
+
+
+async def test_an_idle_dispatcher_takes_up_a_dead_processs_rows_when_their_lease_runs_out(
+    store: Store, sender: RecordingSender
+) -> None:
+    chats = await plan(store, 2, make_post(1))
+    claimed = await store.claim(["telegram"], limit=10, lease=timedelta(seconds=0.2), owner="dead")
+    assert len(claimed) == 2, "then the process dies with both rows on the wire"
+    dispatcher = Dispatcher(store, [sender], SETTINGS, owner="alive", rng=random.Random(1))
+    stop = asyncio.Event()
+    running = asyncio.create_task(dispatcher.run(stop))
+
+    # Never woken: it finds the rows by itself once their lease has run out.
+    await sender.changes.until(lambda: len(sender.delivered) == 2)
+    stop.set()
+    await asyncio.wait_for(running, 10)
+    assert sorted(where for where, _ in sender.delivered) == sorted(c.chat_id for c in chats)
