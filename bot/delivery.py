@@ -202,7 +202,7 @@ class Dispatcher:
         Meanwhile the outbox is read once every `IDLE_POLL` (other processes plan rows
         too, and a dead one's leases run out), not claimed from: a claim that found
         nothing every second was most of an idle dispatcher's CPU (13 ms a second
-        against 3, on SQLite).
+        against 8, on SQLite).
         """
         while not (stop.is_set() or self._wake.is_set()):
             due = await self._store.next_due_at(list(self._senders), self._owner)

@@ -17,7 +17,8 @@ Why a client of our own: with aiohttp under PTB, aiohttp's request machinery was
 39 % of the event loop's CPU at 1000 alerts/s. `bench/fanout.py` (1000/s, the whole
 pipeline: outbox, dispatcher, rendering, PTB's answer handling) measured 0.78–0.83 ms
 of CPU per delivered alert over aiohttp and 0.47–0.57 ms over `telegram_http` (at 30/s
-1.7–2.1 against 1.1–1.5 ms; 3 and 5 runs on a shared machine). Earlier, `python -m
+1.7–2.1 against 1.1–1.5 ms; 3 and 5 runs on a shared machine; BENCHMARKS.md has the
+later runs). Earlier, `python -m
 bench.telegram_transport`: httpx + `Bot.send_message` 6.2 ms per message, aiohttp +
 `Bot.send_message` 0.86 ms (most of the difference to `call` is `Message.de_json`).
 """
