@@ -11,7 +11,7 @@ import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
@@ -78,9 +78,47 @@ class DeliveryResult:
     action: Action | None = None
 
 
+class _Waiting(NamedTuple):
+    """One kind of row waiting to be claimed: which rows, and the column saying from when."""
+
+    rows: ColumnElement[bool]
+    since: ColumnElement[Any]
+
+
+def _waiting(platform: str, owner: str) -> list[_Waiting]:
+    """The three kinds of row `owner` may claim on one platform: pending, in flight under
+    another owner's lease (claimable once it ran out), and sent but owing an edit or a
+    deletion. Claims (`_due_arms`) and the next-due read (`earliest_due`) both ask this."""
+    here = deliveries.c.platform == platform
+    return [
+        _Waiting(
+            and_(here, deliveries.c.state == DeliveryState.PENDING.value),
+            deliveries.c.next_attempt_at,
+        ),
+        # A row whose lease ran out belongs to a process that died mid-send, unless it is
+        # the claimer's own: a live claimer's rows are in flight or next in line.
+        _Waiting(
+            and_(
+                here,
+                deliveries.c.state == DeliveryState.SENDING.value,
+                deliveries.c.lease_owner != owner,
+            ),
+            deliveries.c.lease_until,
+        ),
+        _Waiting(
+            and_(
+                here,
+                deliveries.c.action.is_not(None),
+                deliveries.c.state == DeliveryState.SENT.value,
+            ),
+            deliveries.c.next_attempt_at,
+        ),
+    ]
+
+
 def _due_arms(platform: str, now: datetime, owner: str) -> list[ColumnElement[bool]]:
-    """The three kinds of due row for one platform (pending, orphaned, owed), each
-    answerable from an index.
+    """The three kinds of due row for one platform (`_waiting`), each answerable from an
+    index.
 
     As one OR the database had to read every row the platform ever had (sent ones
     included, the outbox's whole history) and sort what matched; apart, each kind
@@ -88,25 +126,12 @@ def _due_arms(platform: str, now: datetime, owner: str) -> list[ColumnElement[bo
     for pending and in-flight rows, `ix_deliveries_owed` for sent rows owing an edit
     or a deletion.
     """
-    here = deliveries.c.platform == platform
-    pending = and_(
-        here, deliveries.c.state == DeliveryState.PENDING.value, deliveries.c.next_attempt_at <= now
-    )
-    # A row whose lease ran out belongs to a process that died mid-send, unless it is
-    # the claimer's own: a live claimer's rows are in flight or next in line.
-    orphaned = and_(
-        here,
-        deliveries.c.state == DeliveryState.SENDING.value,
-        deliveries.c.lease_until < now,
-        deliveries.c.lease_owner != owner,
-    )
-    owed = and_(
-        here,
-        deliveries.c.action.is_not(None),
-        deliveries.c.state == DeliveryState.SENT.value,
-        deliveries.c.next_attempt_at <= now,
-    )
-    return [pending, orphaned, owed]
+    pending, in_flight, owed = _waiting(platform, owner)
+    return [
+        and_(pending.rows, pending.since <= now),
+        and_(in_flight.rows, in_flight.since < now),  # the lease has run out
+        and_(owed.rows, owed.since <= now),
+    ]
 
 
 _CLAIM_ORDER = (deliveries.c.priority, deliveries.c.next_attempt_at, deliveries.c.id)
@@ -276,11 +301,13 @@ async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: 
     Rows simply sent go through `_SENT`, with two parameters a row instead of nine:
     turning parameters into SQL values is most of a settlement's CPU.
     """
-    sent = [r for r in results if _simply_sent(r)]
+    sent: list[DeliveryResult] = []
+    others: list[DeliveryResult] = []
+    for result in results:
+        (sent if _simply_sent(result) else others).append(result)
     for part in chunks(sent, STEP):
         rows = [{"row_id": r.id, "new_message_id": r.message_id, "now": now} for r in part]
         await conn.execute(_SENT, rows)
-    others = [r for r in results if not _simply_sent(r)]
     if others:
         await _settle_others(conn, others, now)
 
@@ -473,26 +500,13 @@ async def next_due_at(
 
 
 def earliest_due(platforms: Sequence[str], owner: str) -> CompoundSelect[Any]:
-    """The earliest time each kind of row becomes claimable (`_due_arms`) on each
+    """The earliest time each kind of row becomes claimable (`_waiting`) on each
     platform, each read from its index as in a claim."""
-    arms = []
-    for platform in platforms:
-        here = deliveries.c.platform == platform
-        pending = and_(here, deliveries.c.state == DeliveryState.PENDING.value)
-        in_flight = and_(
-            here,
-            deliveries.c.state == DeliveryState.SENDING.value,
-            deliveries.c.lease_owner != owner,
+    # min() keeps the column's type, so the values come back aware.
+    return union_all(
+        *(
+            select(func.min(kind.since)).where(kind.rows)
+            for platform in platforms
+            for kind in _waiting(platform, owner)
         )
-        owed = and_(
-            here,
-            deliveries.c.action.is_not(None),
-            deliveries.c.state == DeliveryState.SENT.value,
-        )
-        # min() keeps the column's type, so the values come back aware.
-        arms += [
-            select(func.min(deliveries.c.next_attempt_at)).where(pending),
-            select(func.min(deliveries.c.lease_until)).where(in_flight),
-            select(func.min(deliveries.c.next_attempt_at)).where(owed),
-        ]
-    return union_all(*arms)
+    )
