@@ -105,26 +105,18 @@ class TelegramCalls:
             "parse_mode": ParseMode.HTML.value if html else None,
             "reply_markup": markup,
         }
-        try:
-            await self.call("editMessageText", params)
-        except BadRequest as exc:
-            if "message is not modified" not in exc.message.lower():
-                return outcome_of(exc)
-        except TelegramError as exc:
-            return outcome_of(exc)
-        return Sent(str(message_id))
+        refused = await _done_unless(
+            self.call("editMessageText", params), "message is not modified"
+        )
+        return refused if refused is not None else Sent(str(message_id))
 
     async def delete(self, chat: Chat, message_id: str) -> Outcome:
         """Take a sent message back; one already gone counts as taken back."""
         params = {"chat_id": _chat_id(chat.chat_id), "message_id": int(message_id)}
-        try:
-            await self.call("deleteMessage", params)
-        except BadRequest as exc:
-            if "message to delete not found" not in exc.message.lower():
-                return outcome_of(exc)
-        except TelegramError as exc:
-            return outcome_of(exc)
-        return Sent(message_id)
+        refused = await _done_unless(
+            self.call("deleteMessage", params), "message to delete not found"
+        )
+        return refused if refused is not None else Sent(message_id)
 
     async def call(self, method: str, params: Mapping[str, object]) -> Any:
         """A Bot API call by the lean path: the answer is not parsed into SDK objects.
@@ -160,6 +152,19 @@ def unparsable(outcome: Outcome) -> bool:
 def _chat_id(chat_id: str) -> int | str:
     """Numeric ids as numbers; `@channelname` as it is."""
     return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+async def _done_unless(call: Awaitable[Any], already_done: str) -> Outcome | None:
+    """None when `call` succeeded, or was refused only because its work is already
+    done (a Bad Request saying `already_done`); otherwise the refusal's outcome."""
+    try:
+        await call
+    except BadRequest as exc:
+        if already_done not in exc.message.lower():
+            return outcome_of(exc)
+    except TelegramError as exc:
+        return outcome_of(exc)
+    return None
 
 
 async def _posted(call: Awaitable[Any]) -> Outcome:
