@@ -7,9 +7,11 @@ from bot.ratelimit import (
     PACING_EARLY,
     PACING_MARGIN,
     PACING_SLACK,
+    SEND_GROUP_MAX,
     Pacer,
     PlatformLimiter,
     SlidingWindow,
+    send_group,
 )
 
 
@@ -71,8 +73,9 @@ def test_groups_get_twenty_a_minute() -> None:
     assert limiter.chat_delay(group) == 60
 
 
-def test_paced_slots_leave_room_in_every_window() -> None:
-    pacer = Pacer(30)
+@pytest.mark.parametrize("group", [1, 3, 10])
+def test_paced_slots_leave_room_in_every_window(group: int) -> None:
+    pacer = Pacer(30, group=group)
     slots = [pacer.reserve(0.0) for _ in range(90)]
     for i in range(len(slots) - 30):
         assert slots[i + 30] - slots[i] >= 1.0 + PACING_MARGIN - 1e-9
@@ -90,8 +93,9 @@ def test_a_late_sender_catches_up_only_by_the_slack() -> None:
     assert pacer.reserve(5.0) == 5.0 - PACING_SLACK + pacer.gap
 
 
-def test_a_sender_that_stalls_keeps_every_window_under_the_ceiling() -> None:
-    pacer = Pacer(30)
+@pytest.mark.parametrize("group", [1, 10])
+def test_a_sender_that_stalls_keeps_every_window_under_the_ceiling(group: int) -> None:
+    pacer = Pacer(30, group=group)
     rng = random.Random(29)
     now, slots = 0.0, []
     for _ in range(600):
@@ -102,10 +106,34 @@ def test_a_sender_that_stalls_keeps_every_window_under_the_ceiling() -> None:
         assert slots[i + 30] - slots[i] >= 1.0 + PACING_MARGIN - PACING_SLACK - 1e-9
 
 
-async def test_the_overall_budget_is_paced_without_a_burst() -> None:
+def test_a_group_shares_one_time_and_the_next_waits_for_its_whole_length() -> None:
+    pacer = Pacer(30, group=3)
+    assert [pacer.reserve(0.0) for _ in range(4)] == [0.0, 0.0, 0.0, pytest.approx(3 * pacer.gap)]
+
+
+def test_the_rest_of_a_group_asked_for_late_is_given_up() -> None:
+    pacer = Pacer(30, group=3)
+    assert pacer.reserve(0.0) == 0.0
+    assert pacer.reserve(PACING_SLACK) == 0.0  # late within the slack: still its group's
+    # Asked for a second later, the group's last slot would leave a second behind the
+    # schedule the next groups keep: a new group starts instead.
+    assert pacer.reserve(1.0) == 1.0 - PACING_SLACK
+    assert pacer.reserve(1.0) == 1.0 - PACING_SLACK
+
+
+@pytest.mark.parametrize(
+    ("per_second", "group"),
+    [(30, 10), (1000, SEND_GROUP_MAX), (45, 9), (29, 1), (28.5, 1), (0.5, 1)],
+)
+def test_a_group_divides_the_rate_so_windows_keep_their_room(per_second: float, group: int) -> None:
+    assert send_group(per_second) == group
+
+
+async def test_the_overall_budget_lets_no_more_than_a_group_go_at_once() -> None:
     clock = FakeClock()
     limiter = PlatformLimiter(LIMITS, clock=clock)
-    await limiter.acquire(Chat("telegram", "1"))
+    for n in range(send_group(LIMITS.per_second)):
+        await limiter.acquire(Chat("telegram", str(n)))
     assert limiter._pace.reserve(clock.now) > clock.now
 
 
@@ -126,7 +154,7 @@ async def test_a_waiter_that_gives_up_during_a_pause_counts_nothing() -> None:
     assert asked == [60]
 
 
-async def test_at_1000_a_second_one_wait_releases_the_sends_due_within_the_early_start() -> None:
+async def test_at_1000_a_second_one_wait_releases_a_group_of_ten() -> None:
     clock = FakeClock()
     limiter = PlatformLimiter(PlatformLimits(4096, 1000, 1, 20), clock=clock)
     gap = limiter._pace.gap
@@ -137,10 +165,12 @@ async def test_at_1000_a_second_one_wait_releases_the_sends_due_within_the_early
         clock.now += seconds
         return True
 
-    for n in range(10):
+    for n in range(30):
         assert await limiter.acquire(Chat("telegram", str(n)), nap)
+    # Three groups of ten: the first at once, each of the others after one wait.
+    assert waits == [pytest.approx(10 * gap), pytest.approx(10 * gap)]
 
-    # Slots 0-4 are within PACING_EARLY of the start: no wait. Slot 5 is waited for,
-    # and from there slots 5-9 go together. None leaves more than PACING_EARLY early.
-    assert 4 * gap <= PACING_EARLY < 5 * gap
-    assert waits == [pytest.approx(5 * gap)]
+    # A group due within PACING_EARLY is taken at once, without a wait.
+    clock.now += 10 * gap - PACING_EARLY / 2
+    assert await limiter.acquire(Chat("telegram", "early"), nap)
+    assert len(waits) == 2
