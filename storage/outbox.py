@@ -7,6 +7,7 @@ wraps them. Claims and settlements go in batches, never a statement per row.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
@@ -16,6 +17,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import (
     ColumnElement,
     CompoundSelect,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -28,6 +30,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.dml import ReturningUpdate
 
 from bot.models import (
     PRIORITY_BROADCAST,
@@ -39,7 +42,7 @@ from bot.models import (
     DeliveryState,
     Post,
 )
-from storage.rows import broadcast_from_row, delivery_from_row, post_from_row
+from storage.rows import CHAT_COLUMNS, broadcast_from_row, delivery_from_row, post_from_row
 from storage.tables import (
     broadcasts,
     chat_filters,
@@ -85,7 +88,7 @@ class _Waiting(NamedTuple):
     since: ColumnElement[Any]
 
 
-def _waiting(platform: str, owner: str) -> list[_Waiting]:
+def _waiting(platform: str, owner: str | ColumnElement[str]) -> list[_Waiting]:
     """The three kinds of row `owner` may claim on one platform: pending, in flight under
     another owner's lease (claimable once it ran out), and sent but owing an edit or a
     deletion. Claims (`_due_arms`) and the next-due read (`earliest_due`) both ask this."""
@@ -116,7 +119,15 @@ def _waiting(platform: str, owner: str) -> list[_Waiting]:
     ]
 
 
-def _due_arms(platform: str, now: datetime, owner: str) -> list[ColumnElement[bool]]:
+#: A claim's values, bound when it runs: its statement is built once per set of platforms
+#: (building and keying the union anew was a quarter of a claim's CPU).
+_NOW = bindparam("now", type_=deliveries.c.next_attempt_at.type)
+_OWNER = bindparam("owner", type_=deliveries.c.lease_owner.type)
+_LEASE_UNTIL = bindparam("lease_until", type_=deliveries.c.lease_until.type)
+_LIMIT = bindparam("claim_limit", type_=Integer)
+
+
+def _due_arms(platform: str) -> list[ColumnElement[bool]]:
     """The three kinds of due row for one platform (`_waiting`), each answerable from an
     index.
 
@@ -126,36 +137,46 @@ def _due_arms(platform: str, now: datetime, owner: str) -> list[ColumnElement[bo
     for pending and in-flight rows, `ix_deliveries_owed` for sent rows owing an edit
     or a deletion.
     """
-    pending, in_flight, owed = _waiting(platform, owner)
+    pending, in_flight, owed = _waiting(platform, _OWNER)
     return [
-        and_(pending.rows, pending.since <= now),
-        and_(in_flight.rows, in_flight.since < now),  # the lease has run out
-        and_(owed.rows, owed.since <= now),
+        and_(pending.rows, pending.since <= _NOW),
+        and_(in_flight.rows, in_flight.since < _NOW),  # the lease has run out
+        and_(owed.rows, owed.since <= _NOW),
     ]
 
 
 _CLAIM_ORDER = (deliveries.c.priority, deliveries.c.next_attempt_at, deliveries.c.id)
 
 
-def due_ids(
-    platforms: Sequence[str], now: datetime, owner: str, limit: int, *, skip_locked: bool
-) -> Select[tuple[int]]:
-    """The ids of the first `limit` due rows, in claim order (breaking first, then oldest).
+def due_ids(platforms: Sequence[str], *, skip_locked: bool) -> Select[tuple[int]]:
+    """The ids of the first `claim_limit` rows due at `now` for `owner` (bound values),
+    in claim order (breaking first, then oldest).
 
-    Each kind of due row (`_due_arms`) takes its own first `limit` from its index; the
-    union of those, at most a few times `limit` rows, is sorted once. `skip_locked`:
-    rows another transaction holds are passed over (PostgreSQL).
+    Each kind of due row (`_due_arms`) takes its own first `claim_limit` from its
+    index; the union of those, at most a few times the limit, is sorted once.
+    `skip_locked`: rows another transaction holds are passed over (PostgreSQL).
     """
     arms = []
     for platform in platforms:
-        for condition in _due_arms(platform, now, owner):
-            arm = select(*_CLAIM_ORDER[::-1]).where(condition).order_by(*_CLAIM_ORDER).limit(limit)
+        for condition in _due_arms(platform):
+            arm = select(*_CLAIM_ORDER[::-1]).where(condition).order_by(*_CLAIM_ORDER).limit(_LIMIT)
             if skip_locked:
                 arm = arm.with_for_update(skip_locked=True)
             part = arm.subquery()
             arms.append(select(part.c.id, part.c.priority, part.c.next_attempt_at))
     due = union_all(*arms).subquery()
-    return select(due.c.id).order_by(due.c.priority, due.c.next_attempt_at, due.c.id).limit(limit)
+    return select(due.c.id).order_by(due.c.priority, due.c.next_attempt_at, due.c.id).limit(_LIMIT)
+
+
+@functools.cache
+def _claim_statement(platforms: tuple[str, ...], skip_locked: bool) -> ReturningUpdate[int]:
+    due = due_ids(platforms, skip_locked=skip_locked)
+    return (
+        update(deliveries)
+        .where(deliveries.c.id.in_(due.scalar_subquery()))
+        .values(state=DeliveryState.SENDING.value, lease_owner=_OWNER, lease_until=_LEASE_UNTIL)
+        .returning(deliveries.c.id)
+    )
 
 
 async def claim(
@@ -176,18 +197,9 @@ async def claim(
     """
     if not platforms:
         return []
-    skip_locked = conn.dialect.name == "postgresql"
-    due = due_ids(platforms, now, owner, limit, skip_locked=skip_locked)
-    claimed = await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id.in_(due.scalar_subquery()))
-        .values(
-            state=DeliveryState.SENDING.value,
-            lease_owner=owner,
-            lease_until=lease_until,
-        )
-        .returning(deliveries.c.id)
-    )
+    statement = _claim_statement(tuple(platforms), conn.dialect.name == "postgresql")
+    values = {"now": now, "owner": owner, "lease_until": lease_until, "claim_limit": limit}
+    claimed = await conn.execute(statement, values)
     return sorted(claimed.scalars())
 
 
@@ -197,11 +209,18 @@ _DELIVERY_COLUMNS = (
     "id", "post_id", "broadcast_id", "priority", "state", "attempts", "next_attempt_at",
     "created_at", "message_id", "error", "action", "digest",
 )  # fmt: skip
-#: What `rows.chat_from_row` reads.
-_CHAT_COLUMNS = (
-    "id", "platform", "chat_id", "kind", "language", "active", "title", "thread_id",
-    "quiet_from", "quiet_to", "quiet_all", "digest_at", "timezone",
-)  # fmt: skip
+
+
+#: Outbox rows with their chat, by id (`ids`, expanded when it runs): built once, as
+#: IN with a literal per id cost a coercion per row on every claim.
+_WITH_CHATS = (
+    select(
+        *(deliveries.c[name] for name in _DELIVERY_COLUMNS),
+        *(chats.c[name].label(f"c_{name}") for name in CHAT_COLUMNS),
+    )
+    .join(chats, chats.c.id == deliveries.c.chat_id)
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Delivery]:
@@ -213,14 +232,7 @@ async def load_deliveries(conn: AsyncConnection, ids: Sequence[int]) -> list[Del
     """
     found: list[Delivery] = []
     for part in chunks(ids):
-        columns: list[ColumnElement[Any]] = [deliveries.c[name] for name in _DELIVERY_COLUMNS]
-        columns += [chats.c[name].label(f"c_{name}") for name in _CHAT_COLUMNS]
-        query = (
-            select(*columns)
-            .join(chats, chats.c.id == deliveries.c.chat_id)
-            .where(deliveries.c.id.in_(part))
-        )
-        rows = (await conn.execute(query)).all()
+        rows = (await conn.execute(_WITH_CHATS, {"ids": list(part)})).all()
         by_post = await _posts_by_id(conn, {r.post_id for r in rows if r.post_id is not None})
         by_broadcast = await _broadcasts_by_id(
             conn, {r.broadcast_id for r in rows if r.broadcast_id is not None}
@@ -265,14 +277,14 @@ async def _digest_posts(conn: AsyncConnection, ids: list[int]) -> tuple[Post, ..
     return tuple(by_id[i] for i in ids if i in by_id)
 
 
-#: Settling a row that was simply sent: its message id, the attempt counted, the lease
-#: let go, and a recall that arrived while it was in flight kept (see `settle`).
+#: Settling rows that were simply sent (`ids`): the attempt counted, the lease let go,
+#: and a recall that arrived while one was in flight kept (see `settle`). Their
+#: message ids follow, one parameter pair a row (`_MESSAGE_ID`).
 _SENT = (
     update(deliveries)
-    .where(deliveries.c.id == bindparam("row_id"))
+    .where(deliveries.c.id.in_(bindparam("ids", expanding=True)))
     .values(
         state=DeliveryState.SENT.value,
-        message_id=bindparam("new_message_id"),
         error=None,
         attempts=deliveries.c.attempts + 1,
         lease_owner=None,
@@ -280,6 +292,13 @@ _SENT = (
         finished_at=bindparam("now", type_=deliveries.c.finished_at.type),
         action=case((deliveries.c.action == Action.DELETE.value, Action.DELETE.value), else_=None),
     )
+)
+
+
+_MESSAGE_ID = (
+    update(deliveries)
+    .where(deliveries.c.id == bindparam("row_id"))
+    .values(message_id=bindparam("new_message_id"))
 )
 
 
@@ -298,16 +317,18 @@ def _simply_sent(result: DeliveryResult) -> bool:
 async def settle(conn: AsyncConnection, results: Sequence[DeliveryResult], now: datetime) -> None:
     """Record how each claimed row ended: an executemany per `STEP` rows.
 
-    Rows simply sent go through `_SENT`, with two parameters a row instead of nine:
-    turning parameters into SQL values is most of a settlement's CPU.
+    Rows simply sent go through `_SENT` and `_MESSAGE_ID`: one id and a message id a
+    row instead of nine parameters, as turning parameters into SQL values (a date
+    above all) is most of a settlement's CPU.
     """
     sent: list[DeliveryResult] = []
     others: list[DeliveryResult] = []
     for result in results:
         (sent if _simply_sent(result) else others).append(result)
     for part in chunks(sent, STEP):
-        rows = [{"row_id": r.id, "new_message_id": r.message_id, "now": now} for r in part]
-        await conn.execute(_SENT, rows)
+        await conn.execute(_SENT, {"ids": [r.id for r in part], "now": now})
+        rows = [{"row_id": r.id, "new_message_id": r.message_id} for r in part]
+        await conn.execute(_MESSAGE_ID, rows)
     if others:
         await _settle_others(conn, others, now)
 

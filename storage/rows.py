@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from datetime import time
-from typing import Any, cast
+from typing import Any
 
 from bot.models import (
     Action,
     Broadcast,
     Chat,
-    ChatKind,
     Delivery,
     DeliveryState,
-    Language,
-    Platform,
     Post,
     QuietHours,
     SourceState,
@@ -81,24 +80,39 @@ def quiet_values(quiet: QuietHours | None) -> dict[str, Any]:
     }
 
 
+#: The columns `chat_from_row` reads, in the order it unpacks them.
+CHAT_COLUMNS = (
+    "id", "platform", "chat_id", "kind", "language", "active", "title", "thread_id",
+    "quiet_from", "quiet_to", "quiet_all", "digest_at", "timezone",
+)  # fmt: skip
+
+
+@functools.cache
+def _chat_values(prefix: str) -> Callable[[Mapping[Any, Any]], tuple[Any, ...]]:
+    # One C-level call per row instead of 13 key lookups built as f-strings (a claim
+    # turns thousands of rows a second into chats).
+    return operator.itemgetter(*(prefix + name for name in CHAT_COLUMNS))
+
+
 def chat_from_row(row: Mapping[Any, Any], prefix: str = "") -> Chat:
-    start = clock_time(row[f"{prefix}quiet_from"])
-    end = clock_time(row[f"{prefix}quiet_to"])
+    (id_, platform, chat_id, kind, language, active, title, thread_id,
+     quiet_from, quiet_to, quiet_all, digest_at, timezone) = _chat_values(prefix)(row)  # fmt: skip
+    start, end = clock_time(quiet_from), clock_time(quiet_to)
     quiet = None
     if start is not None and end is not None:
-        quiet = QuietHours(start, end, bool(row[f"{prefix}quiet_all"]))
+        quiet = QuietHours(start, end, bool(quiet_all))
     return Chat(
-        id=row[f"{prefix}id"],
-        platform=cast(Platform, row[f"{prefix}platform"]),
-        chat_id=row[f"{prefix}chat_id"],
-        kind=cast(ChatKind, row[f"{prefix}kind"]),
-        language=cast(Language, row[f"{prefix}language"]),
-        active=bool(row[f"{prefix}active"]),
-        title=row[f"{prefix}title"],
-        thread_id=row[f"{prefix}thread_id"] or None,
+        id=id_,
+        platform=platform,
+        chat_id=chat_id,
+        kind=kind,
+        language=language,
+        active=bool(active),
+        title=title,
+        thread_id=thread_id or None,
         quiet=quiet,
-        digest_at=clock_time(row[f"{prefix}digest_at"]),
-        timezone=row[f"{prefix}timezone"],
+        digest_at=clock_time(digest_at),
+        timezone=timezone,
     )
 
 
@@ -112,6 +126,11 @@ def broadcast_from_row(row: Mapping[Any, Any], prefix: str = "") -> Broadcast:
     )
 
 
+#: Enum members by value: a dict lookup, where calling the enum costs a search.
+_STATES = {state.value: state for state in DeliveryState}
+_ACTIONS = {action.value: action for action in Action}
+
+
 def delivery_from_row(
     row: Mapping[Any, Any], post: Post | None, broadcast: Broadcast | None
 ) -> Delivery:
@@ -122,13 +141,13 @@ def delivery_from_row(
         post=post,
         broadcast=broadcast,
         priority=row["priority"],
-        state=DeliveryState(row["state"]),
+        state=_STATES[row["state"]],
         attempts=row["attempts"],
         next_attempt_at=row["next_attempt_at"],
         created_at=row["created_at"],
         message_id=row["message_id"],
         error=row["error"],
-        action=Action(row["action"]) if row["action"] else None,
+        action=_ACTIONS[row["action"]] if row["action"] else None,
     )
 
 

@@ -36,7 +36,9 @@ async def reads_of(store: Store, query: Any) -> list[str]:
 
 
 async def test_a_claim_reads_each_kind_of_due_row_from_its_index(sqlite_store: Store) -> None:
-    due = outbox.due_ids(["telegram", "discord"], datetime.now(UTC), "me", 200, skip_locked=False)
+    due = outbox.due_ids(["telegram", "discord"], skip_locked=False).params(
+        now=datetime.now(UTC), owner="me", claim_limit=200
+    )
     reads = await reads_of(sqlite_store, due)
     assert len(reads) == 6, "three kinds of due row, two platforms"
     assert all(step.startswith("SEARCH deliveries USING") for step in reads), "no full scan"
