@@ -7,7 +7,8 @@ The fake server (tests/fakes/telegram_api.py, limits on) runs in a child process
 `time.process_time()` here counts the bot alone. Each scenario subscribes N chats
 in a fresh SQLite database, plans one post (N outbox rows), and runs the real
 `Dispatcher` with the real `TelegramAdapter` (python-telegram-bot over newsbot's own HTTP
-transport) until every row is settled:
+transport), on the event loop `newsbot run` uses (uvloop: bot/eventloop.py), until every
+row is settled:
 
 - 30/s (`telegram.per_second`, the default) with 600 chats: about 20 s. The per-chat
   (1/s) and per-group (20/min) limits do not bind: each chat gets one message.
@@ -52,6 +53,7 @@ from sqlalchemy import insert
 from telegram import Bot
 from telegram.error import RetryAfter as TgRetryAfter
 
+from bot import eventloop
 from bot.app import settle_heap
 from bot.config import DeliverySettings, TelegramSettings
 from bot.delivery import Dispatcher
@@ -381,7 +383,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--sequential-1000", type=int, default=3000)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
-    runs = asyncio.run(scenarios(args))
+    runs = eventloop.run(scenarios(args))  # the loop `newsbot run` uses
     found = [f for ours, theirs in zip(runs[::2], runs[1::2], strict=True)
              for f in figures(ours, theirs)]  # fmt: skip
     details = {run.who + f" {run.ceiling:g}/s": vars(run) for run in runs}

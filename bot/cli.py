@@ -17,7 +17,7 @@ from pathlib import Path
 
 import aiohttp
 
-from bot import ops
+from bot import eventloop, ops
 from bot.app import App, secrets_of
 from bot.catalog import SourceCatalog
 from bot.config import Settings, SourceSettings, load_settings
@@ -76,12 +76,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.verb == "check":
             setup_logging([], level=logging.WARNING, as_json=args.log_json)
-            return asyncio.run(check(args.source, as_json=args.json, site_url=args.site_url))
+            return eventloop.run(check(args.source, as_json=args.json, site_url=args.site_url))
         settings = load_settings(args.config)
         setup_logging(secrets_of(settings), level=level, as_json=args.log_json)
         if args.verb == "run":
-            return asyncio.run(App(settings).run(once=args.once))
-        return asyncio.run(operate(args, settings))
+            return eventloop.run(App(settings).run(once=args.once))
+        return eventloop.run(operate(args, settings))
     except NewsbotError as exc:
         print(f"newsbot: {exc}", file=sys.stderr)
         return 1

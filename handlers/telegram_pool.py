@@ -9,10 +9,12 @@ up to its limit and makes callers wait beyond it; a `_Connection` (an
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections import deque
 from typing import Any, Final, NamedTuple, cast
 
+import aiohappyeyeballs
 import httptools
 from telegram.error import NetworkError, TimedOut
 
@@ -153,16 +155,25 @@ class Pool:
         """Connect on a slot already taken; the slot is freed again on failure."""
         try:
             async with asyncio.timeout(within):
-                _, protocol = await self.loop.create_connection(
-                    lambda: _Connection(self),
-                    self._host,
-                    self._port,
-                    ssl=self._ssl,
-                    server_hostname=self._host if self._ssl is not None else None,
-                    # RFC 8305, as aiohttp: a black-holed IPv6 route must not eat the
-                    # whole connect timeout before IPv4 is tried.
-                    happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY,
+                addresses = await self.loop.getaddrinfo(
+                    self._host, self._port, type=socket.SOCK_STREAM
                 )
+                # RFC 8305, as aiohttp (with the same library, which works on any event
+                # loop): a black-holed IPv6 route must not eat the whole connect
+                # timeout before IPv4 is tried.
+                sock = await aiohappyeyeballs.start_connection(
+                    addresses, happy_eyeballs_delay=_HAPPY_EYEBALLS_DELAY
+                )
+                try:
+                    _, protocol = await self.loop.create_connection(
+                        lambda: _Connection(self),
+                        sock=sock,
+                        ssl=self._ssl,
+                        server_hostname=self._host if self._ssl is not None else None,
+                    )
+                except BaseException:
+                    sock.close()  # a TLS handshake that failed or ran out of time
+                    raise
         except BaseException as exc:
             self._slots -= 1
             self._wake()

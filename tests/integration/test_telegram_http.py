@@ -22,6 +22,7 @@ from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 from telegram.request._requestparameter import RequestParameter
 
+from bot import eventloop
 from handlers.telegram_http import HttpClient, Timeouts
 from handlers.telegram_request import TelegramRequest
 
@@ -415,3 +416,24 @@ async def test_https_refuses_an_untrusted_certificate(tls_server: Server) -> Non
         assert "SECRET" not in str(caught.value)
     finally:
         await client.close()
+
+
+def test_on_uvloop_the_loop_newsbot_runs_on_https_works_and_keeps_alive(
+    certificates: Path,
+) -> None:
+    async def exchange() -> tuple[str, list[tuple[int, bytes]], int]:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(certificates / "server.pem", certificates / "server.key")
+        async for server in _serve(context):
+            client = HttpClient(user_agent="t", ssl_context=_trusting(certificates))
+            try:
+                answers = [await _get(client, f"{server.url}/chunked") for _ in range(3)]
+            finally:
+                await client.close()
+            return type(asyncio.get_running_loop()).__module__, answers, server.connections()
+        raise AssertionError("the server did not start")
+
+    loop, answers, connections = eventloop.run(exchange())
+    assert loop.startswith("uvloop")
+    assert answers == [(200, b"first,second,third")] * 3
+    assert connections == 1
