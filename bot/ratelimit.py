@@ -81,16 +81,17 @@ SEND_GROUP_MAX = 10
 
 
 class Pacer:
-    """Hands out send times: `per_second / (1 + margin)` at most, `group` at a time.
+    """Hands out send times: `per_second / (1 + margin)` at most, up to `group` at once.
 
-    Any window of one second holds at most `per_second` of its slots with
-    `margin` seconds to spare, less the `slack` a late sender may catch up.
-    A group's slots share one time and groups are `group` gaps apart, so with
-    `group` dividing `per_second` any `per_second + 1` slots in a row still span
-    1 + margin seconds, as evenly spaced ones do (`send_group` picks it).
+    At most `group` slots in any `group` gaps: a backlog leaves in groups, one wake-up
+    of the event loop each, while a lone send goes at once. With `group` dividing
+    `per_second` (`send_group` picks it), any `per_second + 1` slots in a row span
+    1 + margin seconds, as evenly spaced ones do, so any window of one second holds
+    at most `per_second` of them with `margin` seconds to spare, less the `slack` a
+    late sender may catch up.
     """
 
-    __slots__ = ("_left", "_next", "_slot", "gap", "group", "slack")
+    __slots__ = ("_taken", "gap", "slack")
 
     def __init__(
         self,
@@ -102,27 +103,17 @@ class Pacer:
     ) -> None:
         self.gap = (1.0 + margin) / per_second
         self.slack = slack
-        self.group = group
-        #: When the next group may start; None before the first.
-        self._next: float | None = None
-        #: The current group's time, and how many of its slots are left.
-        self._slot = 0.0
-        self._left = 0
+        self._taken = SlidingWindow(group, group * self.gap)
 
     def reserve(self, now: float) -> float:
         """The time of the next free slot (maybe slightly before `now`: go at once); taken.
 
         A sender behind its schedule catches up at most `slack` of it: a stall of the
         event loop costs the pace only what it lasted beyond `slack`, and an idle
-        sender saves up no more credit for a burst than that. The rest of a group
-        is given up when asked for later than `slack` after its time.
+        sender saves up no more credit for a burst than that.
         """
-        if self._left and now - self.slack <= self._slot:
-            self._left -= 1
-            return self._slot
-        slot = max(self._next, now - self.slack) if self._next is not None else now
-        self._next = slot + self.gap * self.group
-        self._slot, self._left = slot, self.group - 1
+        slot = self._taken.ready_at(now - self.slack)
+        self._taken.record(slot)
         return slot
 
 
