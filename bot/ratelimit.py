@@ -5,8 +5,8 @@ seconds, so a burst at the start of a fan-out counts too (a token bucket would
 let 2N through in the first second). The pure parts (`SlidingWindow`, `Pacer`)
 take the time as an argument; `PlatformLimiter` adds the waiting.
 
-The overall budget is paced, not windowed: sends leave in small groups, evenly
-spaced, a little (`PACING_MARGIN`) slower than the ceiling. The platform counts
+The overall budget is paced, not windowed: sends leave evenly spaced (a backlog in
+small groups), a little (`PACING_MARGIN`) slower than the ceiling. The platform counts
 arrivals and we count departures; a burst of N sends at the start of each window
 arrives spread over the time the client takes to write them, while the next
 window's first send arrives at once, so a bursty sender that never exceeds N per
@@ -68,11 +68,11 @@ class SlidingWindow:
 PACING_MARGIN = 0.04
 #: How much of a delay a pacer catches up (a stall of the event loop, an idle spell).
 PACING_SLACK = 0.005
-#: How far ahead of its slot a send may leave: at 1000/s one wake-up of the event
-#: loop then releases about five sends instead of one (each wake-up costs CPU).
+#: How far ahead of its slot a send may leave: a slot due that soon costs no wake-up
+#: of the event loop of its own (each wake-up costs CPU).
 #: Margin less slack less this: 30 ms in every second left for arrival jitter.
 PACING_EARLY = 0.005
-#: The most sends one slot releases together. Each wake-up of an idle event loop
+#: The most sends of a backlog one slot releases together. Each wake-up of an idle event loop
 #: costs ~0.4 ms of CPU on a small VM: at 30/s, one a send was most of a send's
 #: cost (bench/fanout.py: 1.5 → 0.7 ms per alert with groups of 10). Small enough
 #: that a group's writes arrive together (python-telegram-bot's own rate limiter
