@@ -12,8 +12,10 @@ import socket
 import ssl
 import subprocess
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -133,6 +135,16 @@ async def client() -> AsyncIterator[HttpClient]:
     await http.close()
 
 
+@asynccontextmanager
+async def _opened(**settings: Any) -> AsyncIterator[HttpClient]:
+    """An `HttpClient(user_agent="t", **settings)`, closed on the way out."""
+    client = HttpClient(user_agent="t", **settings)
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
 async def _get(client: HttpClient, url: str, **kwargs: object) -> tuple[int, bytes]:
     return await client.request("GET", client.target(url), **kwargs)  # type: ignore[arg-type]
 
@@ -186,12 +198,9 @@ async def test_an_idle_connection_the_server_closed_is_replaced(
 async def test_a_connection_idle_longer_than_the_idle_timeout_is_not_reused(
     server: Server,
 ) -> None:
-    client = HttpClient(user_agent="t", idle_timeout=0.0)
-    try:
+    async with _opened(idle_timeout=0.0) as client:
         for _ in range(2):
             assert (await _get(client, f"{server.url}/echo"))[0] == 200
-    finally:
-        await client.close()
     assert server.connections() == 2
 
 
@@ -277,8 +286,7 @@ async def test_a_post_without_a_body_says_its_length(server: Server, client: Htt
 
 
 async def test_a_full_pool_waits_for_a_free_connection(server: Server) -> None:
-    client = HttpClient(user_agent="t", connection_limit=1, timeouts=Timeouts(pool=0.2))
-    try:
+    async with _opened(connection_limit=1, timeouts=Timeouts(pool=0.2)) as client:
         holding = asyncio.create_task(_get(client, f"{server.url}/hold"))
         await asyncio.wait_for(server.held.wait(), 5)
         with pytest.raises(TimedOut, match="Pool timeout"):
@@ -290,8 +298,6 @@ async def test_a_full_pool_waits_for_a_free_connection(server: Server) -> None:
         assert await holding == (200, b"late")
         assert (await waiting)[0] == 200
         assert server.connections() == 1
-    finally:
-        await client.close()
 
 
 async def test_a_one_megabyte_download_arrives_intact(server: Server, client: HttpClient) -> None:
@@ -299,12 +305,9 @@ async def test_a_one_megabyte_download_arrives_intact(server: Server, client: Ht
 
 
 async def test_an_answer_over_the_cap_is_a_network_error(server: Server) -> None:
-    client = HttpClient(user_agent="t", max_body=1000)
-    try:
+    async with _opened(max_body=1000) as client:
         with pytest.raises(NetworkError, match="too large"):
             await _get(client, f"{server.url}/big")
-    finally:
-        await client.close()
 
 
 async def test_an_http_1_0_answer_ends_at_eof_and_closes(client: HttpClient) -> None:
@@ -371,11 +374,16 @@ def _openssl(folder: Path, *args: str) -> None:
     subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
 
 
-@pytest.fixture
-async def tls_server(certificates: Path) -> AsyncIterator[Server]:
+def _serving(certificates: Path) -> ssl.SSLContext:
+    """The server's side: its certificate for "localhost", signed by the test CA."""
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(certificates / "server.pem", certificates / "server.key")
-    async for started in _serve(context):
+    return context
+
+
+@pytest.fixture
+async def tls_server(certificates: Path) -> AsyncIterator[Server]:
+    async for started in _serve(_serving(certificates)):
         yield started
 
 
@@ -386,50 +394,36 @@ def _trusting(certificates: Path) -> ssl.SSLContext:
 async def test_https_with_a_trusted_ca_works_and_keeps_alive(
     tls_server: Server, certificates: Path
 ) -> None:
-    client = HttpClient(user_agent="t", ssl_context=_trusting(certificates))
-    try:
+    async with _opened(ssl_context=_trusting(certificates)) as client:
         assert await _get(client, f"{tls_server.url}/chunked") == (200, b"first,second,third")
         assert await _get(client, f"{tls_server.url}/big") == (200, MEGABYTE)
-    finally:
-        await client.close()
     assert tls_server.connections() == 1
 
 
 async def test_https_refuses_a_certificate_for_another_host(
     tls_server: Server, certificates: Path
 ) -> None:
-    client = HttpClient(user_agent="t", ssl_context=_trusting(certificates))
-    other_name = tls_server.url.replace("localhost", "127.0.0.1")
-    try:
+    async with _opened(ssl_context=_trusting(certificates)) as client:
+        other_name = tls_server.url.replace("localhost", "127.0.0.1")
         with pytest.raises(NetworkError, match="SSLCertVerificationError") as caught:
             await _get(client, f"{other_name}/echo")
         assert "mismatch" in str(caught.value.__cause__)
-    finally:
-        await client.close()
 
 
 async def test_https_refuses_an_untrusted_certificate(tls_server: Server) -> None:
-    client = HttpClient(user_agent="t")  # the system's CAs only
-    try:
+    async with _opened() as client:  # the system's CAs only
         with pytest.raises(NetworkError, match="SSLCertVerificationError") as caught:
             await _get(client, f"{tls_server.url}/bot{SECRET}/getMe")
         assert "SECRET" not in str(caught.value)
-    finally:
-        await client.close()
 
 
 def test_on_uvloop_the_loop_newsbot_runs_on_https_works_and_keeps_alive(
     certificates: Path,
 ) -> None:
     async def exchange() -> tuple[str, list[tuple[int, bytes]], int]:
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        context.load_cert_chain(certificates / "server.pem", certificates / "server.key")
-        async for server in _serve(context):
-            client = HttpClient(user_agent="t", ssl_context=_trusting(certificates))
-            try:
+        async for server in _serve(_serving(certificates)):
+            async with _opened(ssl_context=_trusting(certificates)) as client:
                 answers = [await _get(client, f"{server.url}/chunked") for _ in range(3)]
-            finally:
-                await client.close()
             return type(asyncio.get_running_loop()).__module__, answers, server.connections()
         raise AssertionError("the server did not start")
 
