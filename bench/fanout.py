@@ -24,9 +24,10 @@ dispatcher's own `Pacer`, with 300 chats at 30/s and 3,000 at 1000/s. The whole 
 under about 90 s; at 30/s, 2,000 chats alone would take 67 s.
 
 Achieved rate = (messages − g) / (last − first arrival at the fake), g the messages
-that leave together (`bot.ratelimit.send_group`: 10 for the dispatcher, 1 for the
-plain loop), which counts a paced sender exactly; a sender that bursts the first
-second's N messages (a sliding window allows it) would look up to N/total better.
+that leave together (`bot.ratelimit.send_group`: 30 at 30/s and 25 at 1000/s for the
+dispatcher, 1 for the plain loop), which counts a paced sender exactly; a sender that
+bursts the first second's N messages (a sliding window allows it) would look up to
+N/total better.
 The pace itself is 4 % under the ceiling (`bot.ratelimit.PACING_MARGIN`: room for
 arrival jitter), so 0.96 is the most either can show.
 """
@@ -347,7 +348,7 @@ def figures(ours: Run, theirs: Run) -> list[dict[str, Any]]:
     scale = f"{ours.ceiling:g}/s, {ours.chats:,} chats"
     note = (
         f"alternative: {theirs.chats:,} chats; (sent − g) / (last − first arrival), "
-        "g = sends leaving together (10; loop: 1)"
+        f"g = sends leaving together ({send_group(ours.ceiling)}; loop: 1)"
     )
     return [
         _figure(f"fan-out rate / ceiling at {scale}", ours.share, "×", RATE_GOAL, "higher",

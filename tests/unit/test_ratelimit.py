@@ -73,7 +73,7 @@ def test_groups_get_twenty_a_minute() -> None:
     assert limiter.chat_delay(group) == 60
 
 
-@pytest.mark.parametrize("group", [1, 3, 10])
+@pytest.mark.parametrize("group", [1, 3, 10, 30])
 def test_paced_slots_leave_room_in_every_window(group: int) -> None:
     pacer = Pacer(30, group=group)
     slots = [pacer.reserve(0.0) for _ in range(90)]
@@ -92,7 +92,7 @@ def test_a_late_sender_catches_up_only_by_the_slack() -> None:
     assert pacer.reserve(5.0) == 5.0 - PACING_SLACK + pacer.gap
 
 
-@pytest.mark.parametrize("group", [1, 3, 10])
+@pytest.mark.parametrize("group", [1, 3, 10, 30])
 def test_bursts_lone_sends_and_stalls_keep_every_window_under_the_ceiling(group: int) -> None:
     pacer = Pacer(30, group=group)
     rng = random.Random(29)
@@ -125,7 +125,7 @@ def test_a_lone_send_goes_at_once_while_fewer_than_a_group_went_lately() -> None
 
 @pytest.mark.parametrize(
     ("per_second", "group"),
-    [(30, 10), (1000, SEND_GROUP_MAX), (45, 9), (29, 1), (28.5, 1), (0.5, 1)],
+    [(30, SEND_GROUP_MAX), (1000, 25), (45, 15), (29, 29), (31, 1), (28.5, 1), (0.5, 1)],
 )
 def test_a_group_divides_the_rate_so_windows_keep_their_room(per_second: float, group: int) -> None:
     assert send_group(per_second) == group
@@ -156,10 +156,11 @@ async def test_a_waiter_that_gives_up_during_a_pause_counts_nothing() -> None:
     assert asked == [60]
 
 
-async def test_at_1000_a_second_one_wait_releases_a_group_of_ten() -> None:
+async def test_at_1000_a_second_one_wait_releases_a_group_of_25() -> None:
     clock = FakeClock()
     limiter = PlatformLimiter(PlatformLimits(4096, 1000, 1, 20), clock=clock)
-    gap = limiter._pace.gap
+    gap, group = limiter._pace.gap, send_group(1000)
+    assert group == 25
     waits: list[float] = []
 
     async def nap(seconds: float) -> bool:
@@ -167,13 +168,13 @@ async def test_at_1000_a_second_one_wait_releases_a_group_of_ten() -> None:
         clock.now += seconds
         return True
 
-    for n in range(30):
+    for n in range(3 * group):
         assert await limiter.acquire(Chat("telegram", str(n)), nap)
-    # Three groups of ten: the first at once (an idle sender's slot is `slack` early),
-    # each of the others after one wait.
-    assert waits == [pytest.approx(10 * gap - PACING_SLACK), pytest.approx(10 * gap)]
+    # Three groups: the first at once (an idle sender's slot is `slack` early), each of
+    # the others after one wait.
+    assert waits == [pytest.approx(group * gap - PACING_SLACK), pytest.approx(group * gap)]
 
     # A group due within PACING_EARLY is taken at once, without a wait.
-    clock.now += 10 * gap - PACING_EARLY / 2
+    clock.now += group * gap - PACING_EARLY / 2
     assert await limiter.acquire(Chat("telegram", "early"), nap)
     assert len(waits) == 2
