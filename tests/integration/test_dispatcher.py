@@ -190,6 +190,44 @@ def test_a_429_never_counts_as_an_attempt_and_never_fails_a_row() -> None:
     assert gave_up.result.state == DeliveryState.FAILED
 
 
+def test_a_failing_send_is_retried_with_backoff_until_the_give_up_age() -> None:
+    from bot.models import Delivery
+
+    now = datetime.now(UTC)
+
+    def failing(
+        age: timedelta, attempts: int, settings: DeliverySettings = SETTINGS
+    ) -> DeliveryResult:
+        row = Delivery(
+            id=1,
+            chat=make_chat(1),
+            post=make_post(1),
+            broadcast=None,
+            priority=2,
+            state=DeliveryState.SENDING,
+            attempts=attempts,
+            next_attempt_at=now,
+            created_at=now - age,
+        )
+        outcome = TransientFailure("502 Bad Gateway")
+        return judge(row, outcome, now=now, settings=settings, rng=random.Random(0)).result
+
+    # Under the default 24 h a failure waits longer each time (jittered, at most 10 min).
+    retries = [failing(timedelta(hours=23), attempts) for attempts in (1, 4, 8, 30)]
+    waits = [retry.next_attempt_at - now for retry in retries if retry.next_attempt_at]
+    assert len(waits) == 4 and waits[0] > timedelta(0)
+    assert waits == sorted(waits) and waits[-1] <= timedelta(minutes=10)
+    assert failing(timedelta(hours=23), 30).state == DeliveryState.PENDING
+    # Past it, the row fails and says why.
+    gave_up = failing(timedelta(hours=25), 30)
+    assert gave_up.state == DeliveryState.FAILED
+    assert gave_up.error == "gave up: 502 Bad Gateway"
+    # The age is a setting.
+    hourly = DeliverySettings(give_up_after_hours=1)
+    assert failing(timedelta(hours=2), 1, hourly).state == DeliveryState.FAILED
+    assert failing(timedelta(minutes=30), 1, hourly).state == DeliveryState.PENDING
+
+
 async def test_a_gone_topic_falls_back_to_the_main_chat_once_and_says_so(
     store: Store, sender: RecordingSender, dispatcher: Dispatcher
 ) -> None:
