@@ -19,6 +19,7 @@ from bot.models import (
     Chat,
     ChatGone,
     ChatMoved,
+    Delivery,
     DeliveryState,
     Outcome,
     Platform,
@@ -167,21 +168,24 @@ async def test_breaking_goes_first(
     assert next(h for _, h in sender.delivered) == "Headline 2"
 
 
-def test_a_429_never_counts_as_an_attempt_and_never_fails_a_row() -> None:
-    from bot.models import Delivery, DeliveryState
-
-    now = datetime.now(UTC)
-    row = Delivery(
+def _sending(now: datetime, *, age: timedelta, attempts: int) -> Delivery:
+    """A row being sent at `now`, planned `age` ago and tried `attempts` times."""
+    return Delivery(
         id=1,
         chat=make_chat(1),
         post=make_post(1),
         broadcast=None,
         priority=2,
         state=DeliveryState.SENDING,
-        attempts=50,
+        attempts=attempts,
         next_attempt_at=now,
-        created_at=now - timedelta(days=3),
+        created_at=now - age,
     )
+
+
+def test_a_429_never_counts_as_an_attempt_and_never_fails_a_row() -> None:
+    now = datetime.now(UTC)
+    row = _sending(now, age=timedelta(days=3), attempts=50)
     verdict = judge(row, RetryAfter(30), now=now, settings=SETTINGS, rng=random.Random(0))
     assert verdict.result.state == DeliveryState.PENDING
     assert not verdict.result.counts_as_attempt
@@ -191,24 +195,12 @@ def test_a_429_never_counts_as_an_attempt_and_never_fails_a_row() -> None:
 
 
 def test_a_failing_send_is_retried_with_backoff_until_the_give_up_age() -> None:
-    from bot.models import Delivery
-
     now = datetime.now(UTC)
 
     def failing(
         age: timedelta, attempts: int, settings: DeliverySettings = SETTINGS
     ) -> DeliveryResult:
-        row = Delivery(
-            id=1,
-            chat=make_chat(1),
-            post=make_post(1),
-            broadcast=None,
-            priority=2,
-            state=DeliveryState.SENDING,
-            attempts=attempts,
-            next_attempt_at=now,
-            created_at=now - age,
-        )
+        row = _sending(now, age=age, attempts=attempts)
         outcome = TransientFailure("502 Bad Gateway")
         return judge(row, outcome, now=now, settings=settings, rng=random.Random(0)).result
 
