@@ -5,14 +5,15 @@ seconds, so a burst at the start of a fan-out counts too (a token bucket would
 let 2N through in the first second). The pure parts (`SlidingWindow`, `Pacer`)
 take the time as an argument; `PlatformLimiter` adds the waiting.
 
-The overall budget is paced, not windowed: sends leave evenly spaced (a backlog in
-small groups), a little (`PACING_MARGIN`) slower than the ceiling. The platform counts
-arrivals and we count departures; a burst of N sends at the start of each window
-arrives spread over the time the client takes to write them, while the next
-window's first send arrives at once, so a bursty sender that never exceeds N per
-window by its own clock still gets 429s (measured: bench/fanout.py). Paced sends
-tolerate arrival jitter up to the margin less the slack and the early start (30 ms
-in every second), grouped or not (see `Pacer`).
+The overall budget is paced a little (`PACING_MARGIN`) slower than the ceiling: a
+backlog leaves in groups (`Pacer`; at 30/s one group of 30 every 1.04 s), a lone send
+at once. The margin is what keeps 429s away. The platform counts arrivals and we count
+departures; a burst of N sends at the start of each window arrives spread over the
+time the client takes to write them, while the next window's first send arrives at
+once, so a sender that never exceeds N per window by its own clock, with no margin,
+still gets 429s (measured: bench/fanout.py). Paced sends tolerate arrival jitter up to
+the margin less the slack and the early start (30 ms in every second), whatever the
+group (see `Pacer`).
 """
 
 from __future__ import annotations
