@@ -8,8 +8,22 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 import regex
+
+
+def _native() -> Callable[[str], list[str] | None] | None:
+    try:
+        from bot._text import paragraphs
+    except ImportError:  # installed without a C compiler: Python does all the work
+        return None
+    return paragraphs
+
+
+#: `paragraphs` in C (bot/_text.c, built by `pip install`), or None; it returns None
+#: itself for markup it leaves to `python_paragraphs`.
+native_paragraphs = _native()
 
 ELLIPSIS = "…"
 
@@ -56,6 +70,13 @@ def html_to_text(markup: str) -> str:
 
 def paragraphs(markup: str) -> list[str]:
     """The paragraphs of `html_to_text`, each on one line, none empty."""
+    if native_paragraphs is not None and (found := native_paragraphs(markup)) is not None:
+        return found
+    return python_paragraphs(markup)
+
+
+def python_paragraphs(markup: str) -> list[str]:
+    """`paragraphs` in Python: the definition `bot/_text.c` follows, and its fallback."""
     text = _visible(markup) if looks_like_html(markup) else markup
     if "\u200b" in text:
         text = text.replace("\u200b", "")
@@ -74,6 +95,8 @@ def _visible(markup: str) -> str:
 
 def single_line(text: str) -> str:
     """Markup off and every run of whitespace, newlines included, as one space."""
+    if native_paragraphs is not None and (found := native_paragraphs(text)) is not None:
+        return " ".join(found)
     plain = _visible(text) if looks_like_html(text) else text
     return one_line(plain.replace("\u200b", "") if "\u200b" in plain else plain)
 
