@@ -11,6 +11,7 @@ from bot.errors import ParseError
 from bot.feeds.atom import read_atom
 from bot.feeds.encoding import declared_encoding, decode
 from bot.feeds.jsonfeed import read_json
+from bot.feeds.lift import read_lifted
 from bot.feeds.repair import skip_junk
 from bot.feeds.rss import read_rss
 from bot.feeds.xmlsafe import has_doctype, parse_cp949_xml, parse_utf8_xml, parse_xml
@@ -35,6 +36,9 @@ def parse_feed(
     fast_path = _fast_path(body, content_type)
     tried_as_is = fast_path == "utf-8"
     if tried_as_is:
+        feed = read_lifted(body, url, _read)
+        if feed is not None:
+            return feed
         root = parse_utf8_xml(body, url)
         if root is not None:
             try:

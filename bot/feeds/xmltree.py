@@ -17,6 +17,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from bot.feeds.dates import parse_date
+from bot.feeds.lift import MARK, lifted
 from bot.models import Entry
 
 ATOM10 = "http://www.w3.org/2005/Atom"
@@ -86,6 +87,8 @@ def text(element: etree._Element) -> str | None:
     value = element.text
     if value is None:
         return None
+    if value[:1] == MARK:
+        value = lifted(value)  # a long text bot/feeds/lift.py took out of the body
     value = value.strip()
     return value or None
 

@@ -1,0 +1,79 @@
+"""Read a UTF-8 feed with its long texts lifted out of libxml2's way.
+
+libxml2 copies character data one character at a time, and a feed is mostly the text
+of its summaries. `bot/feeds/_lift.c` takes each long summary out of the body, decodes
+it as XML would, and leaves a mark in its place: U+E000 and the text's index, in a
+body that holds no U+E000 of its own. libxml2 parses what is left, and the readers
+read it as usual: `xmltree.text`, through which every summary is read, swaps a mark
+for its text (`lifted`). A mark anywhere else in what the readers return means they
+took a summary's content some other way, and the body is read again, whole. The tests
+compare both readings on every fixture. Without the C module, nothing is lifted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextvars import ContextVar
+
+from lxml import etree
+
+from bot.feeds.xmlsafe import parse_utf8_xml
+from bot.models import ParsedFeed
+
+MARK = "\ue000"
+
+Reader = Callable[[etree._Element, str | None], ParsedFeed]
+
+#: The texts lifted from the body being read, while `read_lifted` reads it.
+_texts: ContextVar[list[str] | None] = ContextVar("lifted_texts", default=None)
+
+
+def _native() -> Callable[[bytes], tuple[bytes, list[str]] | None] | None:
+    try:
+        from bot.feeds._lift import lift
+    except ImportError:  # installed without a C compiler
+        return None
+    return lift
+
+
+_lift = _native()
+
+
+def read_lifted(body: bytes, url: str | None, read: Reader) -> ParsedFeed | None:
+    """`read(parse_utf8_xml(body, url), url)`, sooner; None when lifting does not apply
+    (nothing to lift, a body libxml2 rejects, a mark that reached the result)."""
+    lifted = _lift(body) if _lift is not None else None
+    if lifted is None:
+        return None
+    rest, texts = lifted
+    root = parse_utf8_xml(rest, url)
+    if root is None:
+        return None
+    reading = _texts.set(texts)
+    try:
+        feed = read(root, url)
+    except UnicodeDecodeError:
+        return None  # what parse_feed does for the whole body too
+    finally:
+        _texts.reset(reading)
+    return None if _marked(feed) else feed
+
+
+def lifted(value: str) -> str:
+    """The text a mark stands for while a lifted body is read; else `value` itself."""
+    texts = _texts.get()
+    index = value[1:]
+    if texts is None or not (index.isascii() and index.isdigit()) or int(index) >= len(texts):
+        return value
+    return texts[int(index)]
+
+
+def _marked(feed: ParsedFeed) -> bool:
+    if MARK in f"{feed.title}{feed.link}":
+        return True
+    for entry in feed.entries:
+        fields = (entry.title, entry.link, entry.guid, entry.summary, entry.content, entry.image)
+        for value in (*fields, *entry.categories):
+            if value and MARK in value:
+                return True
+    return False
