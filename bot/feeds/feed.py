@@ -46,6 +46,9 @@ def parse_feed(
             except UnicodeDecodeError:
                 pass  # libxml2 passed an encoded surrogate; Python's decoder will not
     elif fast_path == "cp949":
+        feed = read_lifted(body, url, _read, "cp949")
+        if feed is not None:
+            return feed
         root = parse_cp949_xml(body, url)
         if root is not None:
             return _read(root, url)

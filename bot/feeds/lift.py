@@ -1,4 +1,4 @@
-"""Read a UTF-8 feed with its long texts lifted out of libxml2's way.
+"""Read a UTF-8 or CP949 feed with its long texts lifted out of libxml2's way.
 
 libxml2 copies character data one character at a time, and a feed is mostly the text
 of its summaries. `bot/feeds/_lift.c` takes each long summary out of the body, decodes
@@ -17,7 +17,7 @@ from contextvars import ContextVar
 
 from lxml import etree
 
-from bot.feeds.xmlsafe import parse_utf8_xml
+from bot.feeds.xmlsafe import parse_cp949_xml, parse_utf8_xml
 from bot.models import ParsedFeed
 
 MARK = "\ue000"
@@ -28,7 +28,7 @@ Reader = Callable[[etree._Element, str | None], ParsedFeed]
 _texts: ContextVar[list[str] | None] = ContextVar("lifted_texts", default=None)
 
 
-def _native() -> Callable[[bytes], tuple[bytes, list[str]] | None] | None:
+def _native() -> Callable[[bytes, str], tuple[bytes, list[str]] | None] | None:
     try:
         from bot.feeds._lift import lift
     except ImportError:  # installed without a C compiler
@@ -39,14 +39,17 @@ def _native() -> Callable[[bytes], tuple[bytes, list[str]] | None] | None:
 _lift = _native()
 
 
-def read_lifted(body: bytes, url: str | None, read: Reader) -> ParsedFeed | None:
-    """`read(parse_utf8_xml(body, url), url)`, sooner; None when lifting does not apply
-    (nothing to lift, a body libxml2 rejects, a mark that reached the result)."""
-    lifted = _lift(body) if _lift is not None else None
+def read_lifted(
+    body: bytes, url: str | None, read: Reader, encoding: str = "utf-8"
+) -> ParsedFeed | None:
+    """`read(parse_utf8_xml(body, url), url)` (`parse_cp949_xml` for "cp949"), sooner;
+    None when lifting does not apply (nothing to lift, a body libxml2 rejects, a mark
+    that reached the result)."""
+    lifted = _lift(body, encoding) if _lift is not None else None
     if lifted is None:
         return None
     rest, texts = lifted
-    root = parse_utf8_xml(rest, url)
+    root = (parse_cp949_xml if encoding == "cp949" else parse_utf8_xml)(rest, url)
     if root is None:
         return None
     reading = _texts.set(texts)

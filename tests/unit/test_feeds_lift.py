@@ -11,8 +11,9 @@ import random
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
-from bench.parse import articles, atom_feed, rss_feed
+from bench.parse import articles, atom_feed, euc_kr, rss_feed
 from bot.errors import ParseError
 from bot.feeds import lift, parse_feed
 from bot.models import ParsedFeed
@@ -55,13 +56,39 @@ def item(number: int, description: str, extra: str = "") -> str:
     )
 
 
+def cp949(body: bytes) -> bytes:
+    """The body as an older Korean CMS serves it: labelled EUC-KR, written in CP949."""
+    text = body.decode().replace('encoding="UTF-8"', 'encoding="euc-kr"', 1)
+    return text.encode("cp949", errors="xmlcharrefreplace")
+
+
 def test_the_c_scanner_is_built_and_lifts_the_benchmark_feeds() -> None:
     assert lift._lift is not None
-    for body in (rss_feed(articles(5)), atom_feed(articles(5))):
-        lifted = lift._lift(body)
+    for body, encoding in (
+        (rss_feed(articles(5)), "utf-8"),
+        (atom_feed(articles(5)), "utf-8"),
+        (euc_kr(rss_feed(articles(5))), "cp949"),
+    ):
+        lifted = lift._lift(body, encoding)
         assert lifted is not None
         rest, texts = lifted
         assert len(texts) == 5 and len(rest) < len(body) / 2
+
+
+def test_python_and_libxml2_read_every_cp949_pair_alike() -> None:
+    """What lifting a CP949 text relies on: Python decodes it as libxml2 (iconv) would."""
+    pairs = []
+    for lead in range(0x81, 0xFF):
+        for trail in range(0x41, 0xFF):
+            try:
+                pairs.append((bytes((lead, trail)), bytes((lead, trail)).decode("cp949")))
+            except UnicodeDecodeError:
+                continue  # left in the body, for libxml2
+    body = b"<a>" + b"|".join(raw for raw, _ in pairs) + b"</a>"
+    read = etree.fromstring(body, etree.XMLParser(encoding="cp949")).text
+    assert len(pairs) == 17_048
+    assert read == "|".join(text for _, text in pairs)
+    assert not any("\ue000" <= text <= "\uf8ff" for _, text in pairs)  # no mark among them
 
 
 @pytest.mark.parametrize("name", sorted(path.name for path in FIXTURES.glob("*.xml")))
@@ -72,7 +99,7 @@ def test_every_fixture_reads_the_same_lifted_or_not(
 
 
 def test_the_benchmark_feeds_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
-    for body in (rss_feed(articles(30)), atom_feed(articles(30))):
+    for body in (rss_feed(articles(30)), atom_feed(articles(30)), euc_kr(rss_feed(articles(30)))):
         feed = assert_same_either_way(body, monkeypatch)
         assert isinstance(feed, ParsedFeed) and len(feed.entries) == 30
         assert all(entry.summary or entry.content for entry in feed.entries)
@@ -103,6 +130,41 @@ def test_descriptions_read_the_same(description: str, monkeypatch: pytest.Monkey
 def test_invalid_utf8_in_a_long_text_reads_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     body = rss(item(1, f"<![CDATA[{LONG}]]>")).replace(LONG.encode()[:6], b"\xff\xfe\xfd")
     assert_same_either_way(body, monkeypatch)
+
+
+@pytest.mark.parametrize(
+    "description",
+    [
+        f"<![CDATA[<p>{LONG}</p>\r\n<p>{LONG}</p>]]>",
+        f"&lt;p&gt;{LONG}&lt;/p&gt;",  # references: libxml2 reads them in CP949
+        f"{LONG}\ue000",  # the mark, as a reference
+        f"<![CDATA[{LONG}\x01]]>",
+    ],
+)
+def test_cp949_descriptions_read_the_same(
+    description: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    body = cp949(rss(item(1, description), item(2, f"<![CDATA[{LONG}]]>")))
+    feed = assert_same_either_way(body, monkeypatch)
+    assert isinstance(feed, ParsedFeed) and feed.entries[1].summary == LONG.strip()
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"\xc9\xa1",  # what iconv reads as U+E000, the mark: nothing is lifted
+        b"\xc9\xa2\xfe\xa1",  # user-defined characters only iconv reads
+        b"\x80",  # a byte neither reads
+    ],
+)
+def test_cp949_bytes_python_does_not_read_stay_with_libxml2(
+    raw: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    long = f"<![CDATA[{LONG}]]>".encode("cp949")
+    body = cp949(rss(item(1, "{}"), item(2, "{}")))
+    body = body.replace(b"{}", long.replace(b"CDATA[", b"CDATA[" + raw), 1).replace(b"{}", long)
+    assert_same_either_way(body, monkeypatch)
+    assert_same_either_way(body.replace(b"<title>", b"<title>" + raw, 1), monkeypatch)
 
 
 @pytest.mark.parametrize(
@@ -168,10 +230,13 @@ def generated_description(rng: random.Random) -> str:
 def test_generated_feeds_read_the_same(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     assert lift._lift is not None
     rng = random.Random(seed)
-    lifted = 0
+    lifted = lifted_cp949 = 0
     for _ in range(150):
         count = rng.randint(1, 4)
         body = rss(*(item(number, generated_description(rng)) for number in range(count)))
         assert_same_either_way(body, monkeypatch)
-        lifted += lift._lift(body) is not None
-    assert lifted > 75  # most bodies must have been lifted, or this compares nothing
+        assert_same_either_way(cp949(body), monkeypatch)
+        lifted += lift._lift(body, "utf-8") is not None
+        lifted_cp949 += lift._lift(cp949(body), "cp949") is not None
+    # Most bodies must have been lifted, or this compares nothing.
+    assert lifted > 75 and lifted_cp949 > 75
