@@ -179,6 +179,18 @@ is_blank_line_space(Py_UCS4 c)
            || c == 0x3000;
 }
 
+static int
+append(PyObject *result, const Py_UCS4 *line, Py_ssize_t length)
+{
+    PyObject *paragraph = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, line, length);
+    if (paragraph == NULL) {
+        return -1;
+    }
+    int appended = PyList_Append(result, paragraph);
+    Py_DECREF(paragraph);
+    return appended;
+}
+
 /* Paragraphs, each on one line, none empty, appended to `result`. `line` is scratch
  * space as long as `text`. */
 static int
@@ -188,13 +200,12 @@ split_paragraphs(const Text *text, Py_UCS4 *line, PyObject *result)
     int in_space = 0; /* inside a run of whitespace after a word of this paragraph */
     int newline = 0;  /* since the last newline of this run, only blank-line spaces */
     int new_paragraph = 0;
-    for (Py_ssize_t at = 0; at <= text->length; at++) {
-        int end = at == text->length;
-        Py_UCS4 c = end ? 0 : text->chars[at];
+    for (Py_ssize_t at = 0; at < text->length; at++) {
+        Py_UCS4 c = text->chars[at];
         if (c == 0x200B) {
             continue; /* removed before the split, as in Python */
         }
-        if (!end && is_space(c)) {
+        if (is_space(c)) {
             if (c == '\n') {
                 new_paragraph |= newline;
                 newline = 1;
@@ -205,20 +216,35 @@ split_paragraphs(const Text *text, Py_UCS4 *line, PyObject *result)
             in_space = 1;
             continue;
         }
-        if ((new_paragraph || end) && length > 0) {
-            PyObject *paragraph = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, line, length);
-            if (paragraph == NULL || PyList_Append(result, paragraph) < 0) {
-                Py_XDECREF(paragraph);
+        if (length > 0 && new_paragraph) {
+            if (append(result, line, length) < 0) {
                 return -1;
             }
-            Py_DECREF(paragraph);
             length = 0;
         }
-        else if (in_space && length > 0) {
+        else if (length > 0 && in_space) {
             line[length++] = ' ';
         }
         line[length++] = c;
         in_space = newline = new_paragraph = 0;
+    }
+    return length > 0 ? append(result, line, length) : 0;
+}
+
+/* True when html.unescape could change `text`: a `&` its pattern may match at, one
+ * followed by `#` or by anything but a tab, newline, form feed, space, `<`, `&` or `;`. */
+static int
+may_hold_entity(const Text *text)
+{
+    for (Py_ssize_t at = 0; at + 1 < text->length; at++) {
+        if (text->chars[at] != '&') {
+            continue;
+        }
+        Py_UCS4 next = text->chars[at + 1];
+        if (next != '\t' && next != '\n' && next != '\f' && next != ' ' && next != '<'
+            && next != '&' && next != ';') {
+            return 1;
+        }
     }
     return 0;
 }
@@ -261,7 +287,7 @@ read_paragraphs(Text *markup, Py_UCS4 *scratch)
      * text longer, so `scratch` is long enough to hold any line of it. */
     memcpy(markup->chars, scratch, length * sizeof(Py_UCS4));
     markup->length = length;
-    if (has_entity && decode_entities(markup) < 0) {
+    if (has_entity && may_hold_entity(markup) && decode_entities(markup) < 0) {
         return NULL;
     }
     PyObject *result = PyList_New(0);
