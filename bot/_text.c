@@ -324,8 +324,8 @@ paragraphs(PyObject *module, PyObject *markup)
 PyDoc_STRVAR(paragraphs_doc,
              "paragraphs(markup, /)\n--\n\n"
              "The paragraphs of `bot.text.paragraphs`, or None when the markup needs the "
-             "Python code (comments, script or style elements, letters that case-fold to "
-             "ASCII).");
+             "Python code (a `<` inside a tag, comments, script or style elements, "
+             "letters that case-fold to ASCII).");
 
 static PyMethodDef methods[] = {
     {"paragraphs", paragraphs, METH_O, paragraphs_doc},
