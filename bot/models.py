@@ -9,9 +9,9 @@ these do.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import MISSING, dataclass, fields
 from datetime import datetime, time
-from typing import Literal
+from typing import Literal, TypeVar
 
 Platform = Literal["telegram", "discord", "console"]
 ChatKind = Literal["user", "group", "channel"]
@@ -21,7 +21,50 @@ Language = Literal["ko", "en"]
 ALL = "all"
 BREAKING = "breaking"
 
+_Record = TypeVar("_Record")
 
+
+def _quick_init(cls: type[_Record]) -> type[_Record]:
+    """Give a frozen, slotted dataclass an `__init__` that fills its slots directly.
+
+    The one `dataclass` writes stores each field through `object.__setattr__`, 2–4 µs
+    for `Entry` and `Post`, and every item of every feed read makes one of each
+    (`bench/parse.py`). This one calls each slot's own setter: the same signature,
+    defaults and result, still frozen, in about 60 % of the time. Only plain fields
+    (no default factory, no `__post_init__`) qualify; tests/unit/test_models.py checks
+    the two `__init__`s agree.
+    """
+    names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+    defaults = {
+        field.name: field.default
+        for field in fields(cls)  # type: ignore[arg-type]
+        if field.default is not MISSING
+    }
+    if hasattr(cls, "__post_init__") or any(
+        field.default_factory is not MISSING
+        for field in fields(cls)  # type: ignore[arg-type]
+    ):
+        raise TypeError(f"{cls.__name__}: only plain fields can have a quick __init__")
+    parameters = ", ".join(
+        f"{name}=_{name}_default" if name in defaults else name for name in names
+    )
+    body = "".join(f"        _set_{name}(self, {name})\n" for name in names)
+    source = (
+        f"def make({', '.join(f'_set_{name}' for name in names)}):\n"
+        f"    def __init__(self, {parameters}):\n{body}"
+        "    return __init__\n"
+    )
+    scope = {f"_{name}_default": value for name, value in defaults.items()}
+    exec(source, scope)  # built from the field names above, as dataclasses does
+    setters = [getattr(cls, name).__set__ for name in names]
+    init = scope["make"](*setters)
+    init.__qualname__ = f"{cls.__qualname__}.__init__"
+    init.__annotations__ = cls.__init__.__annotations__
+    cls.__init__ = init  # type: ignore[method-assign]
+    return cls
+
+
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One item as a source found it, before normalizing.
@@ -61,6 +104,7 @@ class ParsedFeed:
     entries: tuple[Entry, ...]
 
 
+@_quick_init
 @dataclass(frozen=True, slots=True)
 class Post:
     """A normalized post: what newsbot stores once and alerts on."""
