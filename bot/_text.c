@@ -38,6 +38,7 @@ static const char *const BLOCK_NAMES[] = {
     "table", "tr", "section", "article", "header", "footer", "figure", "figcaption", "hr",
     "dd", "dt", NULL,
 };
+static const char *const BREAK_NAMES[] = {"br", NULL};
 static const char *const DROPPED_NAMES[] = {
     "script", "style", "noscript", "template", "iframe", "object", "svg", NULL,
 };
@@ -114,7 +115,7 @@ rule_at(const Text *text, Py_ssize_t at)
     if (!closing && name_in(text, start, end, DROPPED_NAMES)) {
         return PYTHON; /* <script ...>: its content is not text */
     }
-    if (!closing && end - start == 2 && name_in(text, start, end, (const char *const[]){"br", NULL})) {
+    if (!closing && name_in(text, start, end, BREAK_NAMES)) {
         return TO_NEWLINE;
     }
     if (name_in(text, start, end, BLOCK_NAMES)) {
