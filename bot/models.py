@@ -34,15 +34,13 @@ def _quick_init(cls: type[_Record]) -> type[_Record]:
     (no default factory, no `__post_init__`) qualify; tests/unit/test_models.py checks
     the two `__init__`s agree.
     """
-    names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+    record_fields = fields(cls)  # type: ignore[arg-type]
+    names = [field.name for field in record_fields]
     defaults = {
-        field.name: field.default
-        for field in fields(cls)  # type: ignore[arg-type]
-        if field.default is not MISSING
+        field.name: field.default for field in record_fields if field.default is not MISSING
     }
     if hasattr(cls, "__post_init__") or any(
-        field.default_factory is not MISSING
-        for field in fields(cls)  # type: ignore[arg-type]
+        field.default_factory is not MISSING for field in record_fields
     ):
         raise TypeError(f"{cls.__name__}: only plain fields can have a quick __init__")
     parameters = ", ".join(

@@ -95,10 +95,8 @@ def _visible(markup: str) -> str:
 
 def single_line(text: str) -> str:
     """Markup off and every run of whitespace, newlines included, as one space."""
-    if native_paragraphs is not None and (found := native_paragraphs(text)) is not None:
-        return " ".join(found)
-    plain = _visible(text) if looks_like_html(text) else text
-    return one_line(plain.replace("\u200b", "") if "\u200b" in plain else plain)
+    # The paragraphs are the words of the visible text, cut only at whitespace.
+    return " ".join(paragraphs(text))
 
 
 def one_line(text: str) -> str:

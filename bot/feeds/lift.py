@@ -65,10 +65,11 @@ def read_lifted(
 def lifted(value: str) -> str:
     """The text a mark stands for while a lifted body is read; else `value` itself."""
     texts = _texts.get()
-    index = value[1:]
-    if texts is None or not (index.isascii() and index.isdigit()) or int(index) >= len(texts):
+    digits = value[1:]
+    if texts is None or not (digits.isascii() and digits.isdigit()):
         return value
-    return texts[int(index)]
+    index = int(digits)
+    return texts[index] if index < len(texts) else value
 
 
 def _marked(feed: ParsedFeed) -> bool:
