@@ -4,23 +4,25 @@
  * text of its summaries: in a Korean RSS feed, copying CDATA is three quarters of
  * what libxml2 does. This module finds the summaries whose whole content is one long
  * text or one CDATA section (`<description><![CDATA[...]]></description>`), decodes
- * each as XML says to (UTF-8 or CP949, line ends as `\n`, the five predefined
+ * each as XML says to (UTF-8, line ends as `\n`, the five predefined
  * entities and character references) and leaves a mark in its place: U+E000 and the
  * text's index. `bot/feeds/lift.py` has libxml2 parse what is left, reads it, and
  * puts the texts in place of the marks, where nothing else can have put one: a body
  * that holds U+E000 in any form is not lifted.
  *
  * Anything out of the ordinary is left in the body for libxml2 to read or reject:
- * a text with another entity (or, in CP949, with any reference), a character XML
- * forbids, bytes that do not decode, `]]>` in a text, a start tag with attributes
- * other than `type="html"`. A body the scanner cannot follow (a DOCTYPE, a construct
- * left open) gives None: nothing lifted. Markup is ASCII in both encodings, and no
- * CP949 trail byte is `<`, `>`, `&`, `]`, a quote or a control character, so the
- * scanner reads both alike.
+ * a text with another entity, a character XML forbids, bytes that are not UTF-8,
+ * `]]>` in a text, a start tag with attributes other than `type="html"`. A body the
+ * scanner cannot follow (a DOCTYPE, a construct left open) gives None: nothing lifted.
+ *
+ * A CP949 body is first rewritten in UTF-8 (`cp949_to_utf8`), with a table built
+ * from Python's own CP949 codec: libxml2 decodes CP949 through iconv, a call per
+ * character, and Python's codec is no quicker.
  */
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Shorter texts cost libxml2 less than taking them out. */
@@ -182,10 +184,9 @@ init_special(void)
 }
 
 /* The text XML reads from raw[0:size] (with references when `text`, as CDATA
- * otherwise), as a str; NULL with no exception set when libxml2 should read it.
- * In a CP949 body a text with references is left to libxml2. */
+ * otherwise), as a str; NULL with no exception set when libxml2 should read it. */
 static PyObject *
-decoded(const char *raw, Py_ssize_t size, int text, int cp949)
+decoded(const char *raw, Py_ssize_t size, int text)
 {
     char *buffer = PyMem_Malloc((size_t)size + 1); /* no step makes the text longer */
     if (buffer == NULL) {
@@ -210,7 +211,7 @@ decoded(const char *raw, Py_ssize_t size, int text, int cp949)
             }
             continue;
         }
-        if (c == 0xEF && !cp949 && end - at >= 3 && at[1] == 0xBF
+        if (c == 0xEF && end - at >= 3 && at[1] == 0xBF
             && (at[2] == 0xBE || at[2] == 0xBF)) {
             break; /* U+FFFE or U+FFFF */
         }
@@ -218,9 +219,6 @@ decoded(const char *raw, Py_ssize_t size, int text, int cp949)
             break; /* `]]>` may not appear in a text */
         }
         if (c == '&' && text) {
-            if (cp949) {
-                break;
-            }
             const unsigned char *semicolon = memchr(at, ';', (size_t)(end - at));
             unsigned long value =
                 semicolon ? reference((const char *)at + 1, (const char *)semicolon) : 0;
@@ -240,12 +238,9 @@ decoded(const char *raw, Py_ssize_t size, int text, int cp949)
     if (at == end) {
         memcpy(out, run, (size_t)(end - run));
         out += end - run;
-        /* Python's CP949 and libxml2's (iconv) agree on every pair Python decodes
-         * (the tests check all 17,048); the pairs only iconv reads stay in the body. */
-        result = cp949 ? PyUnicode_Decode(buffer, out - buffer, "cp949", "strict")
-                       : PyUnicode_DecodeUTF8(buffer, out - buffer, "strict");
+        result = PyUnicode_DecodeUTF8(buffer, out - buffer, "strict");
         if (result == NULL) {
-            PyErr_Clear(); /* not UTF-8 or CP949: libxml2 says so, with the line */
+            PyErr_Clear(); /* not UTF-8: libxml2 says so, with the line */
         }
     }
     PyMem_Free(buffer);
@@ -256,14 +251,10 @@ typedef struct {
     PyObject *texts;    /* the lifted texts, in body order */
     const char *copied; /* the body up to here is in `out` */
     char *out;
-    int cp949;          /* the body is CP949, not UTF-8 */
 } Lifting;
 
-/* U+E000, the mark: in UTF-8, and as a reference (which any encoding can carry). */
+/* U+E000, the mark, in UTF-8. */
 static const char MARK[] = "\xee\x80\x80";
-static const char MARK_REFERENCE[] = "&#xE000;";
-/* What iconv's CP949 decodes to U+E000 (Python's CP949 decodes nothing to it). */
-static const char MARK_CP949[] = "\xc9\xa1";
 
 /* True when the start tag's attributes, raw[0:size], say nothing a reader looks at:
  * none, or Atom's `type="html"`. */
@@ -297,7 +288,7 @@ lift_content(Lifting *lifting, const char *content, const char *end, const char 
     if (stop - start < MIN_LIFTED || end_tag(after, end, name, name_size) == NULL) {
         return content;
     }
-    PyObject *text = decoded(start, stop - start, !cdata, lifting->cp949);
+    PyObject *text = decoded(start, stop - start, !cdata);
     if (text == NULL) {
         return PyErr_Occurred() ? NULL : content;
     }
@@ -309,9 +300,8 @@ lift_content(Lifting *lifting, const char *content, const char *end, const char 
     }
     memcpy(lifting->out, lifting->copied, (size_t)(content - lifting->copied));
     lifting->out += content - lifting->copied;
-    const char *mark = lifting->cp949 ? MARK_REFERENCE : MARK;
-    memcpy(lifting->out, mark, strlen(mark));
-    lifting->out += strlen(mark);
+    memcpy(lifting->out, MARK, strlen(MARK));
+    lifting->out += strlen(MARK);
     lifting->out += sprintf(lifting->out, "%zd", index);
     lifting->copied = after;
     return after;
@@ -335,26 +325,10 @@ tag_end(const char *at, const char *end)
 }
 
 /* True when the body holds U+E000 as such or as a character reference. */
-/* True when a CP949 body holds the character iconv decodes to U+E000. */
 static int
-holds_cp949_mark(const char *body, const char *end)
+holds_mark(const char *body, const char *end)
 {
-    /* Pairs start at a lead byte (0x81 and up); a trail byte may be anything. */
-    for (const unsigned char *at = (const unsigned char *)body; at + 1 < (const unsigned char *)end; at++) {
-        if (*at >= 0x81) {
-            if (at[0] == (unsigned char)MARK_CP949[0] && at[1] == (unsigned char)MARK_CP949[1]) {
-                return 1;
-            }
-            at++;
-        }
-    }
-    return 0;
-}
-
-static int
-holds_mark(const char *body, const char *end, int cp949)
-{
-    if (cp949 ? holds_cp949_mark(body, end) : find(body, end, MARK) != NULL) {
+    if (find(body, end, MARK) != NULL) {
         return 1;
     }
     for (const char *at = body; (at = find(at, end, "&#")) != NULL; at += 2) {
@@ -419,28 +393,22 @@ scan(Lifting *lifting, const char *body, const char *end)
 }
 
 static PyObject *
-lift(PyObject *module, PyObject *args)
+lift(PyObject *module, PyObject *arg)
 {
     const char *body;
     Py_ssize_t size;
-    const char *encoding;
-    if (!PyArg_ParseTuple(args, "y#s", &body, &size, &encoding)) {
+    if (!PyArg_Parse(arg, "y#", &body, &size)) {
         return NULL;
     }
-    int cp949 = strcmp(encoding, "cp949") == 0;
-    if (!cp949 && strcmp(encoding, "utf-8") != 0) {
-        PyErr_SetString(PyExc_ValueError, "lift() reads utf-8 or cp949");
-        return NULL;
-    }
-    if (holds_mark(body, body + size, cp949)) {
+    if (holds_mark(body, body + size)) {
         return Py_NewRef(Py_None);
     }
-    /* A mark (8 bytes at most and the index) is shorter than the text it stands for. */
+    /* A mark (3 bytes and the index) is shorter than the text it stands for. */
     PyObject *out = PyBytes_FromStringAndSize(NULL, size);
     if (out == NULL) {
         return NULL;
     }
-    Lifting lifting = {PyList_New(0), body, PyBytes_AS_STRING(out), cp949};
+    Lifting lifting = {PyList_New(0), body, PyBytes_AS_STRING(out)};
     if (lifting.texts == NULL) {
         Py_DECREF(out);
         return NULL;
@@ -461,14 +429,106 @@ lift(PyObject *module, PyObject *args)
     return Py_BuildValue("(NN)", out, lifting.texts);
 }
 
+/* CP949 to UTF-8. Python's codec and libxml2's (iconv) read every pair Python
+ * decodes alike (the tests check all 17,048); a body with any other byte sequence,
+ * such as the user-defined pairs only iconv reads, stays CP949. */
+
+/* Each pair in UTF-8, by (lead - 0x80) << 8 | trail: its bytes (two or three: every
+ * CP949 character is in the BMP and none is ASCII) from the lowest, and their count in
+ * the top byte; 0 for no character. Made on first use, from Python's codec. */
+static uint32_t *cp949_pairs;
+
+static int
+make_cp949_pairs(void)
+{
+    PyObject *decode = PyCodec_Decoder("cp949");
+    uint32_t *pairs = decode == NULL ? NULL : PyMem_Calloc(0x80 << 8, sizeof(uint32_t));
+    if (pairs == NULL) {
+        Py_XDECREF(decode);
+        return -1;
+    }
+    for (int lead = 0x81; lead <= 0xFE; lead++) {
+        for (int trail = 0x41; trail <= 0xFE; trail++) {
+            char pair[2] = {(char)lead, (char)trail};
+            PyObject *decoded = PyObject_CallFunction(decode, "y#", pair, (Py_ssize_t)2);
+            if (decoded == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+                    Py_DECREF(decode);
+                    PyMem_Free(pairs);
+                    return -1;
+                }
+                PyErr_Clear();
+                continue;
+            }
+            /* (text, bytes consumed) */
+            PyObject *text = PyTuple_GET_ITEM(decoded, 0);
+            if (PyUnicode_GET_LENGTH(text) == 1 && PyUnicode_READ_CHAR(text, 0) >= 0x80) {
+                unsigned char utf8[4] = {0};
+                int size = (int)(put_utf8((char *)utf8, PyUnicode_READ_CHAR(text, 0)) - (char *)utf8);
+                pairs[(lead - 0x80) << 8 | trail] = (uint32_t)utf8[0] | (uint32_t)utf8[1] << 8
+                                                    | (uint32_t)utf8[2] << 16 | (uint32_t)size << 24;
+            }
+            Py_DECREF(decoded);
+        }
+    }
+    Py_DECREF(decode);
+    cp949_pairs = pairs;
+    return 0;
+}
+
+static PyObject *
+cp949_to_utf8(PyObject *module, PyObject *arg)
+{
+    const unsigned char *at;
+    Py_ssize_t size;
+    if (!PyArg_Parse(arg, "y#", &at, &size)) {
+        return NULL;
+    }
+    if (cp949_pairs == NULL && make_cp949_pairs() < 0) {
+        return NULL;
+    }
+    /* A pair becomes three bytes at most, written as four (one to spare). */
+    PyObject *utf8 = PyBytes_FromStringAndSize(NULL, size + size / 2 + 1);
+    if (utf8 == NULL) {
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(utf8);
+    const unsigned char *end = at + size;
+    while (at < end) {
+        if (*at < 0x80) {
+            *out++ = (char)*at++;
+            continue;
+        }
+        uint32_t pair = end - at >= 2 ? cp949_pairs[(*at - 0x80) << 8 | at[1]] : 0;
+        if (pair == 0) {
+            Py_DECREF(utf8);
+            return Py_NewRef(Py_None);
+        }
+        unsigned char bytes[4] = {pair & 0xFF, pair >> 8 & 0xFF, pair >> 16 & 0xFF, 0};
+        memcpy(out, bytes, 4);
+        out += pair >> 24;
+        at += 2;
+    }
+    if (_PyBytes_Resize(&utf8, out - PyBytes_AS_STRING(utf8)) < 0) {
+        return NULL;
+    }
+    return utf8;
+}
+
+PyDoc_STRVAR(cp949_to_utf8_doc,
+             "cp949_to_utf8(body, /)\n--\n\n"
+             "The CP949 body in UTF-8, or None when it holds a byte sequence Python's "
+             "CP949 codec does not decode.");
+
 PyDoc_STRVAR(lift_doc,
-             "lift(body, encoding, /)\n--\n\n"
-             "(body with marks for its long texts, [text]) for an XML body in `encoding` "
-             "(utf-8 or cp949), or None when nothing was lifted. The mark of texts[i] is "
-             "U+E000 followed by i.");
+             "lift(body, /)\n--\n\n"
+             "(body with marks for its long texts, [text]) for an XML body in UTF-8, "
+             "or None when nothing was lifted. The mark of texts[i] is U+E000 "
+             "followed by i.");
 
 static PyMethodDef methods[] = {
-    {"lift", lift, METH_VARARGS, lift_doc},
+    {"lift", lift, METH_O, lift_doc},
+    {"cp949_to_utf8", cp949_to_utf8, METH_O, cp949_to_utf8_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -11,7 +11,7 @@ from bot.errors import ParseError
 from bot.feeds.atom import read_atom
 from bot.feeds.encoding import declared_encoding, decode
 from bot.feeds.jsonfeed import read_json
-from bot.feeds.lift import read_lifted
+from bot.feeds.lift import read_lifted, utf8_from_cp949
 from bot.feeds.repair import skip_junk
 from bot.feeds.rss import read_rss
 from bot.feeds.xmlsafe import has_doctype, parse_cp949_xml, parse_utf8_xml, parse_xml
@@ -34,24 +34,8 @@ def parse_feed(
     xml:base. Raises ParseError with a one-line reason when no feed can be read.
     """
     fast_path = _fast_path(body, content_type)
-    tried_as_is = fast_path == "utf-8"
-    if tried_as_is:
-        feed = read_lifted(body, url, _read)
-        if feed is not None:
-            return feed
-        root = parse_utf8_xml(body, url)
-        if root is not None:
-            try:
-                return _read(root, url)
-            except UnicodeDecodeError:
-                pass  # libxml2 passed an encoded surrogate; Python's decoder will not
-    elif fast_path == "cp949":
-        feed = read_lifted(body, url, _read, "cp949")
-        if feed is not None:
-            return feed
-        root = parse_cp949_xml(body, url)
-        if root is not None:
-            return _read(root, url)
+    if fast_path is not None and (feed := _read_as_is(body, url, fast_path)) is not None:
+        return feed
     text = skip_junk(decode(body, content_type))
     head = text[:4096].lstrip(_BLANK)
     if not head and not text.strip(_BLANK):
@@ -61,7 +45,7 @@ def parse_feed(
         return read_json(text, url)
     if first != "<":
         raise ParseError(f"not a feed: starts with {head[:20]!r}")
-    parsed = parse_xml(text, url, as_is_first=not tried_as_is)
+    parsed = parse_xml(text, url, as_is_first=fast_path != "utf-8")
     feed = _read(parsed.root, url)
     if parsed.whole_entries is None:
         return feed
@@ -71,6 +55,27 @@ def parse_feed(
     if not feed.entries and parsed.error:
         raise ParseError(parsed.error)  # recovery found nothing: say what was wrong
     return feed
+
+
+def _read_as_is(body: bytes, url: str | None, encoding: str) -> ParsedFeed | None:
+    """The fast paths: libxml2 reads the bytes as they are, in UTF-8 or CP949. None
+    when it rejects them (and `parse_xml` must repair them)."""
+    if encoding == "cp949":
+        utf8 = utf8_from_cp949(body)
+        if utf8 is None:
+            root = parse_cp949_xml(body, url)
+            return None if root is None else _read(root, url)
+        body = utf8
+    feed = read_lifted(body, url, _read)
+    if feed is not None:
+        return feed
+    root = parse_utf8_xml(body, url)
+    if root is None:
+        return None
+    try:
+        return _read(root, url)
+    except UnicodeDecodeError:
+        return None  # libxml2 passed an encoded surrogate; Python's decoder will not
 
 
 def _read(root: etree._Element, url: str | None) -> ParsedFeed:

@@ -1,4 +1,4 @@
-"""Read a UTF-8 or CP949 feed with its long texts lifted out of libxml2's way.
+"""Read a UTF-8 feed with its long texts lifted out of libxml2's way.
 
 libxml2 copies character data one character at a time, and a feed is mostly the text
 of its summaries. `bot/feeds/_lift.c` takes each long summary out of the body, decodes
@@ -8,6 +8,9 @@ read it as usual: `xmltree.text`, through which every summary is read, swaps a m
 for its text (`lifted`). A mark anywhere else in what the readers return means they
 took a summary's content some other way, and the body is read again, whole. The tests
 compare both readings on every fixture. Without the C module, nothing is lifted.
+
+The same module rewrites a CP949 body in UTF-8 (`utf8_from_cp949`), faster than
+libxml2 decodes CP949, so that Korean legacy feeds take this path too.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextvars import ContextVar
 
 from lxml import etree
 
-from bot.feeds.xmlsafe import parse_cp949_xml, parse_utf8_xml
+from bot.feeds.xmlsafe import parse_utf8_xml
 from bot.models import ParsedFeed
 
 MARK = "\ue000"
@@ -28,28 +31,35 @@ Reader = Callable[[etree._Element, str | None], ParsedFeed]
 _texts: ContextVar[list[str] | None] = ContextVar("lifted_texts", default=None)
 
 
-def _native() -> Callable[[bytes, str], tuple[bytes, list[str]] | None] | None:
+Lift = Callable[[bytes], tuple[bytes, list[str]] | None]
+ToUtf8 = Callable[[bytes], bytes | None]
+
+
+def _native() -> tuple[Lift, ToUtf8] | tuple[None, None]:
     try:
-        from bot.feeds._lift import lift
+        from bot.feeds._lift import cp949_to_utf8, lift
     except ImportError:  # installed without a C compiler
-        return None
-    return lift
+        return None, None
+    return lift, cp949_to_utf8
 
 
-_lift = _native()
+_lift, _to_utf8 = _native()
 
 
-def read_lifted(
-    body: bytes, url: str | None, read: Reader, encoding: str = "utf-8"
-) -> ParsedFeed | None:
-    """`read(parse_utf8_xml(body, url), url)` (`parse_cp949_xml` for "cp949"), sooner;
-    None when lifting does not apply (nothing to lift, a body libxml2 rejects, a mark
-    that reached the result)."""
-    lifted = _lift(body, encoding) if _lift is not None else None
+def utf8_from_cp949(body: bytes) -> bytes | None:
+    """The CP949 `body` in UTF-8, for libxml2 to read as it would read the CP949; None
+    without the C module or when the body holds bytes Python's CP949 does not read."""
+    return _to_utf8(body) if _to_utf8 is not None else None
+
+
+def read_lifted(body: bytes, url: str | None, read: Reader) -> ParsedFeed | None:
+    """`read(parse_utf8_xml(body, url), url)`, sooner; None when lifting does not apply
+    (nothing to lift, a body libxml2 rejects, a mark that reached the result)."""
+    lifted = _lift(body) if _lift is not None else None
     if lifted is None:
         return None
     rest, texts = lifted
-    root = (parse_cp949_xml if encoding == "cp949" else parse_utf8_xml)(rest, url)
+    root = parse_utf8_xml(rest, url)
     if root is None:
         return None
     reading = _texts.set(texts)
