@@ -164,12 +164,12 @@ def _apply_meridiem(found: datetime, meridiem: str | None) -> datetime:
 
 
 def _fast(text: str) -> datetime | None:
-    """The two spellings most feeds use, without a regex: canonical ISO and RFC 822."""
+    """The two spellings most feeds use, before the general patterns: ISO 8601 and
+    RFC 822 as `datetime.isoformat` and `strftime` write them."""
     if text[4:5] == "-" and text[10:11] == "T":
-        try:
-            return datetime.fromisoformat(text)
-        except ValueError:
-            return None
+        return _fromisoformat(text)
+    if (canonical := _canonical_rfc822(text)) is not None:
+        return canonical
     parts = text.split()
     if len(parts) != 6 or parts[0][-1:] != "," or parts[4].count(":") != 2:
         return None
@@ -185,6 +185,32 @@ def _fast(text: str) -> datetime | None:
         )
     except ValueError:
         return None
+
+
+def _fromisoformat(text: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+#: Month numbers as ISO 8601 writes them, by RFC 822 abbreviation.
+_MONTH_DIGITS = {name: f"{number:02d}" for name, number in _MONTHS.items() if len(name) == 3}
+#: `Sun, 29 Nov 2026 14:03:00 +0900`: RFC 822 as most feeds write it.
+_CANONICAL_RFC822 = re.compile(
+    r"[A-Za-z]{3}, (\d\d) ([A-Za-z]{3}) (\d{4}) (\d\d:\d\d:\d\d) ([+-]\d{4})", re.ASCII
+)
+
+
+def _canonical_rfc822(text: str) -> datetime | None:
+    """`text` in the layout of `_CANONICAL_RFC822`, read by `datetime.fromisoformat`:
+    twice as fast as building the datetime from its fields."""
+    match = _CANONICAL_RFC822.fullmatch(text)
+    if match is None:
+        return None
+    day, name, year, clock, offset = match.groups()
+    month = _MONTH_DIGITS.get(name.lower())
+    return None if month is None else _fromisoformat(f"{year}-{month}-{day}T{clock}{offset}")
 
 
 def _iso(text: str) -> datetime | None:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from bot.feeds import parse_date
+from bot.feeds.dates import _fast
 
 KST = timezone(timedelta(hours=9))
 AWARE = datetime(2026, 11, 29, 14, 3, tzinfo=KST)
@@ -106,3 +108,22 @@ def test_an_unknown_zone_name_reads_as_no_offset_rather_than_failing() -> None:
 )
 def test_unreadable_or_impossible_dates_give_none(text: str) -> None:
     assert parse_date(text) is None
+
+
+def test_canonical_rfc822_reads_as_the_field_by_field_route_does() -> None:
+    """The usual layout takes a shortcut through `datetime.fromisoformat`; a doubled
+    space sends the same date the long way. Both must agree, wrong dates included."""
+    rng = random.Random(3)
+    read = 0
+    for _ in range(3_000):
+        day, hour, minute, second = (
+            rng.randint(0, 32),
+            rng.randint(0, 25),
+            *rng.choices(range(62), k=2),
+        )
+        offset = f"{rng.choice('+-')}{rng.randint(0, 25):02d}{rng.choice((0, 30, 45, 60, 99)):02d}"
+        month = rng.choice(("Nov", "nov", "FEB", "Feb", "Xyz"))
+        text = f"Sun, {day:02d} {month} 2026 {hour:02d}:{minute:02d}:{second:02d} {offset}"
+        assert _fast(text) == _fast(text.replace(" ", "  ", 1)), text
+        read += _fast(text) is not None
+    assert read > 1_000  # most are real dates
