@@ -22,7 +22,6 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <stdint.h>
 #include <string.h>
 
 /* Shorter texts cost libxml2 less than taking them out. */
@@ -434,15 +433,16 @@ lift(PyObject *module, PyObject *arg)
  * such as the user-defined pairs only iconv reads, stays CP949. */
 
 /* Each pair in UTF-8, by (lead - 0x80) << 8 | trail: its bytes (two or three: every
- * CP949 character is in the BMP and none is ASCII) from the lowest, and their count in
- * the top byte; 0 for no character. Made on first use, from Python's codec. */
-static uint32_t *cp949_pairs;
+ * CP949 character is in the BMP and none is ASCII), then their count; a count of 0
+ * for no character. Made on first use, from Python's codec. */
+typedef unsigned char Utf8[4];
+static Utf8 *cp949_pairs;
 
 static int
 make_cp949_pairs(void)
 {
     PyObject *decode = PyCodec_Decoder("cp949");
-    uint32_t *pairs = decode == NULL ? NULL : PyMem_Calloc(0x80 << 8, sizeof(uint32_t));
+    Utf8 *pairs = decode == NULL ? NULL : PyMem_Calloc(0x80 << 8, sizeof(Utf8));
     if (pairs == NULL) {
         Py_XDECREF(decode);
         return -1;
@@ -463,10 +463,9 @@ make_cp949_pairs(void)
             /* (text, bytes consumed) */
             PyObject *text = PyTuple_GET_ITEM(decoded, 0);
             if (PyUnicode_GET_LENGTH(text) == 1 && PyUnicode_READ_CHAR(text, 0) >= 0x80) {
-                unsigned char utf8[4] = {0};
-                int size = (int)(put_utf8((char *)utf8, PyUnicode_READ_CHAR(text, 0)) - (char *)utf8);
-                pairs[(lead - 0x80) << 8 | trail] = (uint32_t)utf8[0] | (uint32_t)utf8[1] << 8
-                                                    | (uint32_t)utf8[2] << 16 | (uint32_t)size << 24;
+                unsigned char *utf8 = pairs[(lead - 0x80) << 8 | trail];
+                utf8[3] = (unsigned char)(put_utf8((char *)utf8, PyUnicode_READ_CHAR(text, 0))
+                                          - (char *)utf8);
             }
             Py_DECREF(decoded);
         }
@@ -499,14 +498,13 @@ cp949_to_utf8(PyObject *module, PyObject *arg)
             *out++ = (char)*at++;
             continue;
         }
-        uint32_t pair = end - at >= 2 ? cp949_pairs[(*at - 0x80) << 8 | at[1]] : 0;
-        if (pair == 0) {
+        const unsigned char *pair = cp949_pairs[(*at - 0x80) << 8 | (at + 1 < end ? at[1] : 0)];
+        if (pair[3] == 0) {
             Py_DECREF(utf8);
             return Py_NewRef(Py_None);
         }
-        unsigned char bytes[4] = {pair & 0xFF, pair >> 8 & 0xFF, pair >> 16 & 0xFF, 0};
-        memcpy(out, bytes, 4);
-        out += pair >> 24;
+        memcpy(out, pair, 4);
+        out += pair[3];
         at += 2;
     }
     if (_PyBytes_Resize(&utf8, out - PyBytes_AS_STRING(utf8)) < 0) {
