@@ -37,9 +37,10 @@ IMAGE_MARKERS = ("속보", "breaking")
 #: Query parameters that identify a campaign, not a page.
 _TRACKING = re.compile(r"^(utm_\w+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|ref_src)$", re.I)
 _IMG = re.compile(r"<img\b[^>]*>", re.I)
-#: An absolute http(s) link with a plain host (no user info, numeric port if any).
+#: An absolute http(s) link with a plain host (no user info, numeric port if any). Case
+#: is ignored in the scheme only: a case-blind character class costs a third more.
 _PLAIN_HTTP = re.compile(
-    r"(?i)https?://[a-z0-9.\-_~\u0080-\uffff]+(?P<port>:\d{1,5})?(?=[/?#]|$)\S*$"
+    r"(?i:https?)://[A-Za-z0-9.\-_~\u0080-\uffff]+(?P<port>:\d{1,5})?(?=[/?#]|$)\S*$"
 )
 _ATTRIBUTE = re.compile(r"""\b(src|alt)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""", re.I)
 
@@ -100,9 +101,11 @@ def _link_like(guid: str | None) -> str | None:
 
 def absolute_link(link: str | None, base: str | None) -> str | None:
     """`link` resolved against `base`; None unless the result is http(s) with a host."""
-    if not link or not link.strip():
+    link = (link or "").strip()
+    if not link:
         return None
-    link = link.strip().replace(" ", "%20")
+    if " " in link:
+        link = link.replace(" ", "%20")
     if _PLAIN_HTTP.match(link):
         return link  # the common case, decided without urlsplit
     absolute = link.startswith(("http://", "https://"))
