@@ -169,9 +169,42 @@ put_utf8(char *out, unsigned long c)
     return out;
 }
 
-/* Bytes `decoded` must look at: control characters (all but \t and \n are either
- * forbidden or a line end), `&`, `]` (of `]]>`) and 0xEF (of U+FFFE and U+FFFF). */
-static unsigned char special[256];
+/* The character of the well-formed UTF-8 sequence at `at` (Unicode's table 3-7, which
+ * is what Python's strict decoder accepts), and its length; 0 for an ill-formed one:
+ * a stray or missing continuation byte, an overlong form, a surrogate, past U+10FFFF. */
+static inline int
+utf8_character(const unsigned char *at, const unsigned char *end, Py_UCS4 *c)
+{
+    Py_ssize_t left = end - at;
+    if ((at[0] & 0xF0) == 0xE0) { /* first: Hangul, and most of the BMP */
+        if (left < 3 || (at[1] & 0xC0) != 0x80 || (at[2] & 0xC0) != 0x80) {
+            return 0;
+        }
+        *c = (Py_UCS4)(at[0] & 0x0F) << 12 | (Py_UCS4)(at[1] & 0x3F) << 6 | (at[2] & 0x3F);
+        return *c >= 0x800 && (*c < 0xD800 || *c > 0xDFFF) ? 3 : 0;
+    }
+    if ((at[0] & 0xE0) == 0xC0) {
+        if (left < 2 || (at[1] & 0xC0) != 0x80) {
+            return 0;
+        }
+        *c = (Py_UCS4)(at[0] & 0x1F) << 6 | (at[1] & 0x3F);
+        return *c >= 0x80 ? 2 : 0;
+    }
+    if ((at[0] & 0xF8) == 0xF0) {
+        if (left < 4 || (at[1] & 0xC0) != 0x80 || (at[2] & 0xC0) != 0x80
+            || (at[3] & 0xC0) != 0x80) {
+            return 0;
+        }
+        *c = (Py_UCS4)(at[0] & 0x07) << 18 | (Py_UCS4)(at[1] & 0x3F) << 12
+             | (Py_UCS4)(at[2] & 0x3F) << 6 | (at[3] & 0x3F);
+        return *c >= 0x10000 && *c <= 0x10FFFF ? 4 : 0;
+    }
+    return 0;
+}
+
+/* The ASCII bytes `decoded` must look at: control characters (all but \t and \n are
+ * either forbidden or a line end), `&` and `]` (of `]]>`). */
+static unsigned char special[128];
 
 static void
 init_special(void)
@@ -179,70 +212,69 @@ init_special(void)
     for (int c = 0; c < 0x20; c++) {
         special[c] = c != '\t' && c != '\n';
     }
-    special['&'] = special[']'] = special[0xEF] = 1;
+    special['&'] = special[']'] = 1;
 }
 
 /* The text XML reads from raw[0:size] (with references when `text`, as CDATA
- * otherwise), as a str; NULL with no exception set when libxml2 should read it. */
+ * otherwise), as a str; NULL with no exception set when libxml2 should read it.
+ * One pass decodes the UTF-8 and does what XML does to the characters. */
 static PyObject *
 decoded(const char *raw, Py_ssize_t size, int text)
 {
-    char *buffer = PyMem_Malloc((size_t)size + 1); /* no step makes the text longer */
-    if (buffer == NULL) {
-        return NULL;
+    Py_UCS4 *chars = PyMem_New(Py_UCS4, size + 1); /* at most a character per byte */
+    if (chars == NULL) {
+        return PyErr_NoMemory();
     }
-    char *out = buffer;
+    Py_ssize_t length = 0;
+    Py_UCS4 widest = 0x7F; /* the largest character, if any is past ASCII */
     const unsigned char *at = (const unsigned char *)raw;
     const unsigned char *end = at + size;
-    const unsigned char *run = at; /* ordinary bytes from here on are copied as they are */
-    for (; at < end; at++) {
-        unsigned char c = *at;
-        if (!special[c]) {
-            continue;
-        }
-        memcpy(out, run, (size_t)(at - run));
-        out += at - run;
-        run = at + 1;
-        if (c == '\r') {
-            *out++ = '\n'; /* a line end: \r\n and a lone \r both become \n */
-            if (at + 1 < end && at[1] == '\n') {
-                run = ++at + 1;
+    while (at < end) {
+        Py_UCS4 c = *at;
+        if (c >= 0x80) {
+            int bytes = utf8_character(at, end, &c);
+            if (bytes == 0 || c == 0xFFFE || c == 0xFFFF) {
+                break; /* not UTF-8 (libxml2 says so, with the line), or not XML */
             }
-            continue;
+            widest = c > widest ? c : widest;
+            at += bytes;
         }
-        if (c == 0xEF && end - at >= 3 && at[1] == 0xBF
-            && (at[2] == 0xBE || at[2] == 0xBF)) {
-            break; /* U+FFFE or U+FFFF */
+        else if (!special[c]) {
+            at++;
         }
-        if (c == ']' && text && end - at >= 3 && at[1] == ']' && at[2] == '>') {
+        else if (c == '\r') {
+            c = '\n'; /* a line end: \r\n and a lone \r both become \n */
+            at += at + 1 < end && at[1] == '\n' ? 2 : 1;
+        }
+        else if (c == ']' && text && end - at >= 3 && at[1] == ']' && at[2] == '>') {
             break; /* `]]>` may not appear in a text */
         }
-        if (c == '&' && text) {
+        else if (c == '&' && text) {
             const unsigned char *semicolon = memchr(at, ';', (size_t)(end - at));
-            unsigned long value =
-                semicolon ? reference((const char *)at + 1, (const char *)semicolon) : 0;
-            if (value == 0) {
+            c = semicolon ? reference((const char *)at + 1, (const char *)semicolon) : 0;
+            if (c == 0) {
                 break;
             }
-            out = put_utf8(out, value);
-            run = (at = semicolon) + 1;
-            continue;
+            widest = c > widest ? c : widest;
+            at = semicolon + 1;
         }
-        if (c < 0x20) {
+        else if (c < 0x20) {
             break; /* a character XML forbids */
         }
-        *out++ = (char)c; /* `&` in CDATA, `]`, 0xEF: ordinary after all */
+        else {
+            at++; /* `&` in CDATA, `]`: ordinary after all */
+        }
+        chars[length++] = c;
     }
-    PyObject *result = NULL;
-    if (at == end) {
-        memcpy(out, run, (size_t)(end - run));
-        out += end - run;
-        result = PyUnicode_DecodeUTF8(buffer, out - buffer, "strict");
-        if (result == NULL) {
-            PyErr_Clear(); /* not UTF-8: libxml2 says so, with the line */
+    PyObject *result = at == end ? PyUnicode_New(length, widest) : NULL;
+    if (result != NULL) {
+        int kind = PyUnicode_KIND(result);
+        void *data = PyUnicode_DATA(result);
+        for (Py_ssize_t i = 0; i < length; i++) {
+            PyUnicode_WRITE(kind, data, i, chars[i]);
         }
     }
-    PyMem_Free(buffer);
+    PyMem_Free(chars);
     return result;
 }
 

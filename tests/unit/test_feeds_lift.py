@@ -156,6 +156,37 @@ def test_invalid_utf8_in_a_long_text_reads_the_same(monkeypatch: pytest.MonkeyPa
     assert_same_either_way(body, monkeypatch)
 
 
+def utf8_sequences() -> list[bytes]:
+    """Every lead byte with every second byte, and the three- and four-byte forms at
+    the edges of their continuation bytes: well-formed, overlong, surrogate, too high."""
+    found = [bytes((lead, second)) for lead in range(0x80, 0x100) for second in range(0x20, 0x100)]
+    edges = (0x7F, 0x80, 0xBF, 0xC0)
+    for lead in range(0xE0, 0xF8):
+        for second in range(0x80, 0xC0):
+            found += [bytes((lead, second, third)) for third in edges]
+            found += [bytes((lead, second, 0x80, fourth)) for fourth in edges]
+    return found
+
+
+def test_the_scanner_decodes_utf8_as_python_does() -> None:
+    """What a lifted text holds is what Python's strict decoder reads, or it is not
+    lifted: libxml2 reads (or rejects) the body as it is."""
+    assert lift._lift is not None
+    lifted = 0
+    for raw in utf8_sequences():
+        body = rss(item(1, "<![CDATA[{}]]>")).replace(b"{}", b"a" * 200 + raw + b"z")
+        try:
+            text = raw.decode()
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and any(c < " " or c in "]\r\ufffe\uffff\ue000" for c in text):
+            text = None  # XML forbids it, ends a line, may end the section, or is the mark
+        found = lift._lift(body)
+        assert (found[1] if found else None) == ([f"{'a' * 200}{text}z"] if text else None), raw
+        lifted += found is not None
+    assert lifted > 5_000
+
+
 @pytest.mark.parametrize(
     "description",
     [
