@@ -267,7 +267,7 @@ def main(argv: list[str] | None = None) -> int:
     feeds = {
         "rss-100-ko": rss_feed(items),
         "atom-100-ko": atom_feed(items),
-        # Labelled EUC-KR, written in CP949: libxml2 decodes the bytes as CP949 itself.
+        # Labelled EUC-KR, written in CP949: read through bot/feeds/_lift.c's CP949 table.
         "rss-100-euckr": euc_kr(rss_feed(items)),
     }
     results = [compare(name, body, args.repeats) for name, body in feeds.items()]

@@ -4,20 +4,23 @@
  * text of its summaries: in a Korean RSS feed, copying CDATA is three quarters of
  * what libxml2 does. This module finds the summaries whose whole content is one long
  * text or one CDATA section (`<description><![CDATA[...]]></description>`), decodes
- * each as XML says to (UTF-8, line ends as `\n`, the five predefined
+ * each as XML says to (UTF-8 or CP949, line ends as `\n`, the five predefined
  * entities and character references) and leaves a mark in its place: U+E000 and the
  * text's index. `bot/feeds/lift.py` has libxml2 parse what is left, reads it, and
  * puts the texts in place of the marks, where nothing else can have put one: a body
  * that holds U+E000 in any form is not lifted.
  *
  * Anything out of the ordinary is left in the body for libxml2 to read or reject:
- * a text with another entity, a character XML forbids, bytes that are not UTF-8,
+ * a text with another entity, a character XML forbids, bytes that do not decode,
  * `]]>` in a text, a start tag with attributes other than `type="html"`. A body the
  * scanner cannot follow (a DOCTYPE, a construct left open) gives None: nothing lifted.
  *
- * A CP949 body is first rewritten in UTF-8 (`cp949_to_utf8`), with a table built
- * from Python's own CP949 codec: libxml2 decodes CP949 through iconv, a call per
- * character, and Python's codec is no quicker.
+ * What is left of a CP949 body comes out in UTF-8, like the whole of it from
+ * `cp949_to_utf8`: libxml2 decodes CP949 through iconv, a call per character, and
+ * Python's codec is no quicker. Both use a table made from Python's own codec, and
+ * a byte sequence it does not decode gives None. Markup is ASCII in both encodings,
+ * and no CP949 trail byte is `<`, `>`, `&`, `]`, a quote or a control character, so
+ * the scanner reads both alike.
  */
 
 #define PY_SSIZE_T_CLEAN
@@ -202,6 +205,89 @@ utf8_character(const unsigned char *at, const unsigned char *end, Py_UCS4 *c)
     return 0;
 }
 
+/* CP949. Python's codec and libxml2's (iconv) read every pair Python decodes alike
+ * (the tests check all 17,048); a body with any other byte sequence, such as the
+ * user-defined pairs only iconv reads, is left to libxml2 as it is. */
+
+/* A pair's character, and its UTF-8 bytes (two or three: every CP949 character is
+ * in the BMP and none is ASCII) with their count in utf8[3], 0 for no character. */
+typedef struct {
+    unsigned char utf8[4];
+    Py_UCS2 character;
+} Pair;
+
+/* Every pair, by (lead - 0x80) << 8 | trail; made on first use, from Python's codec. */
+static Pair *cp949_pairs;
+
+static int
+make_cp949_pairs(void)
+{
+    PyObject *decode = PyCodec_Decoder("cp949");
+    Pair *pairs = decode == NULL ? NULL : PyMem_Calloc(0x80 << 8, sizeof(Pair));
+    if (pairs == NULL) {
+        Py_XDECREF(decode);
+        return -1;
+    }
+    for (int lead = 0x81; lead <= 0xFE; lead++) {
+        for (int trail = 0x41; trail <= 0xFE; trail++) {
+            char pair[2] = {(char)lead, (char)trail};
+            PyObject *decoded = PyObject_CallFunction(decode, "y#", pair, (Py_ssize_t)2);
+            if (decoded == NULL) {
+                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
+                    Py_DECREF(decode);
+                    PyMem_Free(pairs);
+                    return -1;
+                }
+                PyErr_Clear();
+                continue;
+            }
+            /* (text, bytes consumed) */
+            PyObject *text = PyTuple_GET_ITEM(decoded, 0);
+            if (PyUnicode_GET_LENGTH(text) == 1 && PyUnicode_READ_CHAR(text, 0) >= 0x80) {
+                Pair *found = &pairs[(lead - 0x80) << 8 | trail];
+                found->character = (Py_UCS2)PyUnicode_READ_CHAR(text, 0);
+                char *utf8 = (char *)found->utf8;
+                found->utf8[3] = (unsigned char)(put_utf8(utf8, found->character) - utf8);
+            }
+            Py_DECREF(decoded);
+        }
+    }
+    Py_DECREF(decode);
+    cp949_pairs = pairs;
+    return 0;
+}
+
+/* The pair at `at`, or NULL if it is none. */
+static inline const Pair *
+cp949_pair(const unsigned char *at, const unsigned char *end)
+{
+    const Pair *pair = &cp949_pairs[(*at - 0x80) << 8 | (at + 1 < end ? at[1] : 0)];
+    return pair->utf8[3] != 0 ? pair : NULL;
+}
+
+/* CP949 from[0:size] in UTF-8 at `out` (room for 1.5 bytes a byte, and one to spare);
+ * the end of what was written, or NULL if a byte sequence is not CP949. */
+static char *
+transcoded(char *out, const char *from, Py_ssize_t size)
+{
+    const unsigned char *at = (const unsigned char *)from;
+    const unsigned char *end = at + size;
+    while (at < end) {
+        if (*at < 0x80) {
+            *out++ = (char)*at++;
+            continue;
+        }
+        const Pair *pair = cp949_pair(at, end);
+        if (pair == NULL) {
+            return NULL;
+        }
+        memcpy(out, pair->utf8, 4);
+        out += pair->utf8[3];
+        at += 2;
+    }
+    return out;
+}
+
 /* The ASCII bytes `decoded` must look at: control characters (all but \t and \n are
  * either forbidden or a line end), `&` and `]` (of `]]>`). */
 static unsigned char special[128];
@@ -217,9 +303,9 @@ init_special(void)
 
 /* The text XML reads from raw[0:size] (with references when `text`, as CDATA
  * otherwise), as a str; NULL with no exception set when libxml2 should read it.
- * One pass decodes the UTF-8 and does what XML does to the characters. */
+ * One pass decodes the UTF-8 (or CP949) and does what XML does to the characters. */
 static PyObject *
-decoded(const char *raw, Py_ssize_t size, int text)
+decoded(const char *raw, Py_ssize_t size, int text, int cp949)
 {
     Py_UCS4 *chars = PyMem_New(Py_UCS4, size + 1); /* at most a character per byte */
     if (chars == NULL) {
@@ -232,9 +318,11 @@ decoded(const char *raw, Py_ssize_t size, int text)
     while (at < end) {
         Py_UCS4 c = *at;
         if (c >= 0x80) {
-            int bytes = utf8_character(at, end, &c);
+            const Pair *pair = cp949 ? cp949_pair(at, end) : NULL;
+            int bytes = cp949 ? (pair ? 2 : 0) : utf8_character(at, end, &c);
+            c = pair ? pair->character : c;
             if (bytes == 0 || c == 0xFFFE || c == 0xFFFF) {
-                break; /* not UTF-8 (libxml2 says so, with the line), or not XML */
+                break; /* not UTF-8 or CP949 (libxml2 says so, with the line), or not XML */
             }
             widest = c > widest ? c : widest;
             at += bytes;
@@ -281,8 +369,28 @@ decoded(const char *raw, Py_ssize_t size, int text)
 typedef struct {
     PyObject *texts;    /* the lifted texts, in body order */
     const char *copied; /* the body up to here is in `out` */
-    char *out;
+    char *out;          /* UTF-8, whatever the body's encoding */
+    int cp949;          /* the body is CP949, not UTF-8 */
 } Lifting;
+
+/* Copy the body from `copied` up to `to` into `out`; -1 if it is not CP949 after all. */
+static int
+copy_up_to(Lifting *lifting, const char *to)
+{
+    Py_ssize_t size = to - lifting->copied;
+    if (lifting->cp949) {
+        lifting->out = transcoded(lifting->out, lifting->copied, size);
+        if (lifting->out == NULL) {
+            return -1;
+        }
+    }
+    else {
+        memcpy(lifting->out, lifting->copied, (size_t)size);
+        lifting->out += size;
+    }
+    lifting->copied = to;
+    return 0;
+}
 
 /* U+E000, the mark, in UTF-8. */
 static const char MARK[] = "\xee\x80\x80";
@@ -304,7 +412,8 @@ plain_attributes(const char *raw, Py_ssize_t size)
 }
 
 /* Lift the content of the element `name` that starts at `content`, if it is one long
- * text. Returns where scanning goes on, or NULL on a Python error. */
+ * text. Returns where scanning goes on; NULL on a Python error, or with no exception
+ * set when the body before it is not CP949 after all. */
 static const char *
 lift_content(Lifting *lifting, const char *content, const char *end, const char *name,
              Py_ssize_t name_size)
@@ -319,7 +428,7 @@ lift_content(Lifting *lifting, const char *content, const char *end, const char 
     if (stop - start < MIN_LIFTED || end_tag(after, end, name, name_size) == NULL) {
         return content;
     }
-    PyObject *text = decoded(start, stop - start, !cdata);
+    PyObject *text = decoded(start, stop - start, !cdata, lifting->cp949);
     if (text == NULL) {
         return PyErr_Occurred() ? NULL : content;
     }
@@ -329,8 +438,9 @@ lift_content(Lifting *lifting, const char *content, const char *end, const char 
     if (appended < 0) {
         return NULL;
     }
-    memcpy(lifting->out, lifting->copied, (size_t)(content - lifting->copied));
-    lifting->out += content - lifting->copied;
+    if (copy_up_to(lifting, content) < 0) {
+        return NULL;
+    }
     memcpy(lifting->out, MARK, strlen(MARK));
     lifting->out += strlen(MARK);
     lifting->out += sprintf(lifting->out, "%zd", index);
@@ -412,7 +522,7 @@ scan(Lifting *lifting, const char *body, const char *end)
                 && plain_attributes(name_end, closing - name_end)) {
                 at = lift_content(lifting, at, end, name, name_end - name);
                 if (at == NULL) {
-                    return -1;
+                    return PyErr_Occurred() ? -1 : 0;
                 }
             }
         }
@@ -424,87 +534,45 @@ scan(Lifting *lifting, const char *body, const char *end)
 }
 
 static PyObject *
-lift(PyObject *module, PyObject *arg)
+lift(PyObject *module, PyObject *args)
 {
     const char *body;
     Py_ssize_t size;
-    if (!PyArg_Parse(arg, "y#", &body, &size)) {
+    int cp949 = 0;
+    if (!PyArg_ParseTuple(args, "y#|p", &body, &size, &cp949)) {
+        return NULL;
+    }
+    if (cp949 && cp949_pairs == NULL && make_cp949_pairs() < 0) {
         return NULL;
     }
     if (holds_mark(body, body + size)) {
         return Py_NewRef(Py_None);
     }
-    /* A mark (3 bytes and the index) is shorter than the text it stands for. */
-    PyObject *out = PyBytes_FromStringAndSize(NULL, size);
+    /* A mark (3 bytes and the index) is shorter than the text it stands for; CP949
+     * takes up to half as much room again in UTF-8. */
+    PyObject *out = PyBytes_FromStringAndSize(NULL, cp949 ? size + size / 2 + 1 : size);
     if (out == NULL) {
         return NULL;
     }
-    Lifting lifting = {PyList_New(0), body, PyBytes_AS_STRING(out)};
+    Lifting lifting = {PyList_New(0), body, PyBytes_AS_STRING(out), cp949};
     if (lifting.texts == NULL) {
         Py_DECREF(out);
         return NULL;
     }
     int followed = scan(&lifting, body, body + size);
+    if (followed > 0 && PyList_GET_SIZE(lifting.texts) > 0) {
+        followed = copy_up_to(&lifting, body + size) < 0 ? 0 : 1;
+    }
     if (followed <= 0 || PyList_GET_SIZE(lifting.texts) == 0) {
         Py_DECREF(out);
         Py_DECREF(lifting.texts);
         return followed < 0 ? NULL : Py_NewRef(Py_None);
     }
-    Py_ssize_t rest = body + size - lifting.copied;
-    memcpy(lifting.out, lifting.copied, (size_t)rest);
-    lifting.out += rest;
     if (_PyBytes_Resize(&out, lifting.out - PyBytes_AS_STRING(out)) < 0) {
         Py_DECREF(lifting.texts);
         return NULL;
     }
     return Py_BuildValue("(NN)", out, lifting.texts);
-}
-
-/* CP949 to UTF-8. Python's codec and libxml2's (iconv) read every pair Python
- * decodes alike (the tests check all 17,048); a body with any other byte sequence,
- * such as the user-defined pairs only iconv reads, stays CP949. */
-
-/* Each pair in UTF-8, by (lead - 0x80) << 8 | trail: its bytes (two or three: every
- * CP949 character is in the BMP and none is ASCII), then their count; a count of 0
- * for no character. Made on first use, from Python's codec. */
-typedef unsigned char Utf8[4];
-static Utf8 *cp949_pairs;
-
-static int
-make_cp949_pairs(void)
-{
-    PyObject *decode = PyCodec_Decoder("cp949");
-    Utf8 *pairs = decode == NULL ? NULL : PyMem_Calloc(0x80 << 8, sizeof(Utf8));
-    if (pairs == NULL) {
-        Py_XDECREF(decode);
-        return -1;
-    }
-    for (int lead = 0x81; lead <= 0xFE; lead++) {
-        for (int trail = 0x41; trail <= 0xFE; trail++) {
-            char pair[2] = {(char)lead, (char)trail};
-            PyObject *decoded = PyObject_CallFunction(decode, "y#", pair, (Py_ssize_t)2);
-            if (decoded == NULL) {
-                if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) {
-                    Py_DECREF(decode);
-                    PyMem_Free(pairs);
-                    return -1;
-                }
-                PyErr_Clear();
-                continue;
-            }
-            /* (text, bytes consumed) */
-            PyObject *text = PyTuple_GET_ITEM(decoded, 0);
-            if (PyUnicode_GET_LENGTH(text) == 1 && PyUnicode_READ_CHAR(text, 0) >= 0x80) {
-                unsigned char *utf8 = pairs[(lead - 0x80) << 8 | trail];
-                utf8[3] = (unsigned char)(put_utf8((char *)utf8, PyUnicode_READ_CHAR(text, 0))
-                                          - (char *)utf8);
-            }
-            Py_DECREF(decoded);
-        }
-    }
-    Py_DECREF(decode);
-    cp949_pairs = pairs;
-    return 0;
 }
 
 static PyObject *
@@ -523,21 +591,10 @@ cp949_to_utf8(PyObject *module, PyObject *arg)
     if (utf8 == NULL) {
         return NULL;
     }
-    char *out = PyBytes_AS_STRING(utf8);
-    const unsigned char *end = at + size;
-    while (at < end) {
-        if (*at < 0x80) {
-            *out++ = (char)*at++;
-            continue;
-        }
-        const unsigned char *pair = cp949_pairs[(*at - 0x80) << 8 | (at + 1 < end ? at[1] : 0)];
-        if (pair[3] == 0) {
-            Py_DECREF(utf8);
-            return Py_NewRef(Py_None);
-        }
-        memcpy(out, pair, 4);
-        out += pair[3];
-        at += 2;
+    char *out = transcoded(PyBytes_AS_STRING(utf8), (const char *)at, size);
+    if (out == NULL) {
+        Py_DECREF(utf8);
+        return Py_NewRef(Py_None);
     }
     if (_PyBytes_Resize(&utf8, out - PyBytes_AS_STRING(utf8)) < 0) {
         return NULL;
@@ -551,13 +608,13 @@ PyDoc_STRVAR(cp949_to_utf8_doc,
              "CP949 codec does not decode.");
 
 PyDoc_STRVAR(lift_doc,
-             "lift(body, /)\n--\n\n"
-             "(body with marks for its long texts, [text]) for an XML body in UTF-8, "
-             "or None when nothing was lifted. The mark of texts[i] is U+E000 "
-             "followed by i.");
+             "lift(body, cp949=False, /)\n--\n\n"
+             "(body in UTF-8 with marks for its long texts, [text]) for an XML body in "
+             "UTF-8 (or CP949), or None when nothing was lifted. The mark of texts[i] is "
+             "U+E000 followed by i.");
 
 static PyMethodDef methods[] = {
-    {"lift", lift, METH_O, lift_doc},
+    {"lift", lift, METH_VARARGS, lift_doc},
     {"cp949_to_utf8", cp949_to_utf8, METH_O, cp949_to_utf8_doc},
     {NULL, NULL, 0, NULL},
 };

@@ -60,15 +60,15 @@ def parse_feed(
 def _read_as_is(body: bytes, url: str | None, encoding: str) -> ParsedFeed | None:
     """The fast paths: libxml2 reads the bytes as they are, in UTF-8 or CP949. None
     when it rejects them (and `parse_xml` must repair them)."""
+    feed = read_lifted(body, url, _read, encoding)
+    if feed is not None:
+        return feed
     if encoding == "cp949":
         utf8 = utf8_from_cp949(body)
         if utf8 is None:
             root = parse_cp949_xml(body, url)
             return None if root is None else _read(root, url)
         body = utf8
-    feed = read_lifted(body, url, _read)
-    if feed is not None:
-        return feed
     root = parse_utf8_xml(body, url)
     if root is None:
         return None

@@ -1,4 +1,4 @@
-"""Read a UTF-8 feed with its long texts lifted out of libxml2's way.
+"""Read a UTF-8 or CP949 feed with its long texts lifted out of libxml2's way.
 
 libxml2 copies character data one character at a time, and a feed is mostly the text
 of its summaries. `bot/feeds/_lift.c` takes each long summary out of the body, decodes
@@ -9,8 +9,9 @@ for its text (`lifted`). A mark anywhere else in what the readers return means t
 took a summary's content some other way, and the body is read again, whole. The tests
 compare both readings on every fixture. Without the C module, nothing is lifted.
 
-The same module rewrites a CP949 body in UTF-8 (`utf8_from_cp949`), faster than
-libxml2 decodes CP949, so that Korean legacy feeds take this path too.
+What is left of a CP949 body comes back in UTF-8, and the same module rewrites a
+whole CP949 body in UTF-8 (`utf8_from_cp949`): both faster than libxml2 decodes
+CP949.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ Reader = Callable[[etree._Element, str | None], ParsedFeed]
 _texts: ContextVar[list[str] | None] = ContextVar("lifted_texts", default=None)
 
 
-Lift = Callable[[bytes], tuple[bytes, list[str]] | None]
+Lift = Callable[[bytes, bool], tuple[bytes, list[str]] | None]
 ToUtf8 = Callable[[bytes], bytes | None]
 
 
@@ -52,10 +53,13 @@ def utf8_from_cp949(body: bytes) -> bytes | None:
     return _to_utf8(body) if _to_utf8 is not None else None
 
 
-def read_lifted(body: bytes, url: str | None, read: Reader) -> ParsedFeed | None:
-    """`read(parse_utf8_xml(body, url), url)`, sooner; None when lifting does not apply
-    (nothing to lift, a body libxml2 rejects, a mark that reached the result)."""
-    lifted = _lift(body) if _lift is not None else None
+def read_lifted(
+    body: bytes, url: str | None, read: Reader, encoding: str = "utf-8"
+) -> ParsedFeed | None:
+    """`read(parse_utf8_xml(body, url), url)` (for "cp949", of the body in UTF-8),
+    sooner; None when lifting does not apply (nothing to lift, a body libxml2 rejects,
+    a mark that reached the result)."""
+    lifted = _lift(body, encoding == "cp949") if _lift is not None else None
     if lifted is None:
         return None
     rest, texts = lifted

@@ -66,13 +66,17 @@ def cp949(body: bytes) -> bytes:
 
 def lifted_utf8(body: bytes) -> tuple[bytes, list[str]] | None:
     assert lift._lift is not None
-    return lift._lift(body)
+    return lift._lift(body, False)
 
 
 def lifted_cp949(body: bytes) -> tuple[bytes, list[str]] | None:
+    """What is lifted from a CP949 body: what is lifted from it in UTF-8."""
+    assert lift._lift is not None
     utf8 = lift.utf8_from_cp949(body)
     assert utf8 == body.decode("cp949").encode()
-    return lifted_utf8(utf8)
+    found = lift._lift(body, True)
+    assert found == lifted_utf8(utf8)
+    return found
 
 
 def test_the_c_scanner_is_built_and_lifts_the_benchmark_feeds() -> None:
@@ -181,7 +185,7 @@ def test_the_scanner_decodes_utf8_as_python_does() -> None:
             text = None
         if text is not None and any(c < " " or c in "]\r\ufffe\uffff\ue000" for c in text):
             text = None  # XML forbids it, ends a line, may end the section, or is the mark
-        found = lift._lift(body)
+        found = lifted_utf8(body)
         assert (found[1] if found else None) == ([f"{'a' * 200}{text}z"] if text else None), raw
         lifted += found is not None
     assert lifted > 5_000
@@ -218,7 +222,8 @@ def test_cp949_bytes_python_does_not_read_stay_with_libxml2(
     long = f"<![CDATA[{LONG}]]>".encode("cp949")
     body = cp949(rss(item(1, "{}"), item(2, "{}")))
     body = body.replace(b"{}", long.replace(b"CDATA[", b"CDATA[" + raw), 1).replace(b"{}", long)
-    assert lift.utf8_from_cp949(body) is None
+    assert lift.utf8_from_cp949(body) is None and lift._lift is not None
+    assert lift._lift(body, True) is None
     assert_same_either_way(body, monkeypatch)
     assert_same_either_way(body.replace(b"<title>", b"<title>" + raw, 1), monkeypatch)
 
