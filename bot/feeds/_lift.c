@@ -318,9 +318,15 @@ decoded(const char *raw, Py_ssize_t size, int text, int cp949)
     while (at < end) {
         Py_UCS4 c = *at;
         if (c >= 0x80) {
-            const Pair *pair = cp949 ? cp949_pair(at, end) : NULL;
-            int bytes = cp949 ? (pair ? 2 : 0) : utf8_character(at, end, &c);
-            c = pair ? pair->character : c;
+            int bytes;
+            if (cp949) {
+                const Pair *pair = cp949_pair(at, end);
+                bytes = pair != NULL ? 2 : 0;
+                c = pair != NULL ? pair->character : c;
+            }
+            else {
+                bytes = utf8_character(at, end, &c);
+            }
             if (bytes == 0 || c == 0xFFFE || c == 0xFFFF) {
                 break; /* not UTF-8 or CP949 (libxml2 says so, with the line), or not XML */
             }

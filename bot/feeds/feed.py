@@ -58,8 +58,9 @@ def parse_feed(
 
 
 def _read_as_is(body: bytes, url: str | None, encoding: str) -> ParsedFeed | None:
-    """The fast paths: libxml2 reads the bytes as they are, in UTF-8 or CP949. None
-    when it rejects them (and `parse_xml` must repair them)."""
+    """The fast paths: libxml2 reads the body without repairs (a CP949 one rewritten in
+    UTF-8, when the C module is there). None when it rejects it (and `parse_xml` must
+    repair it)."""
     feed = read_lifted(body, url, _read, encoding)
     if feed is not None:
         return feed
