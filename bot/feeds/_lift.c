@@ -253,7 +253,12 @@ make_cp949_pairs(void)
         }
     }
     Py_DECREF(decode);
-    cp949_pairs = pairs;
+    if (cp949_pairs == NULL) {
+        cp949_pairs = pairs;
+    }
+    else {
+        PyMem_Free(pairs); /* another thread made it meanwhile (the calls can switch) */
+    }
     return 0;
 }
 
