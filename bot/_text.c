@@ -180,30 +180,16 @@ is_blank_line_space(Py_UCS4 c)
            || c == 0x3000;
 }
 
-/* Append line[0:length] to `result`; `widest` is its largest character. */
 static int
-append(PyObject *result, const Py_UCS4 *line, Py_ssize_t length, Py_UCS4 widest)
+append(PyObject *result, const Py_UCS4 *line, Py_ssize_t length)
 {
-    PyObject *paragraph = PyUnicode_New(length, widest);
+    PyObject *paragraph = PyUnicode_FromKindAndData(PyUnicode_4BYTE_KIND, line, length);
     if (paragraph == NULL) {
         return -1;
-    }
-    int kind = PyUnicode_KIND(paragraph);
-    void *data = PyUnicode_DATA(paragraph);
-    for (Py_ssize_t at = 0; at < length; at++) {
-        PyUnicode_WRITE(kind, data, at, line[at]);
     }
     int appended = PyList_Append(result, paragraph);
     Py_DECREF(paragraph);
     return appended;
-}
-
-/* True for the characters that end a run of word characters: whitespace, and the
- * zero-width space, which is removed before the split, as in Python. */
-static int
-ends_word(Py_UCS4 c)
-{
-    return c <= 0x3000 && (c == 0x200B || is_space(c));
 }
 
 /* Paragraphs, each on one line, none empty, appended to `result`. `line` is scratch
@@ -211,52 +197,39 @@ ends_word(Py_UCS4 c)
 static int
 split_paragraphs(const Text *text, Py_UCS4 *line, PyObject *result)
 {
-    const Py_UCS4 *chars = text->chars;
     Py_ssize_t length = 0;
-    Py_UCS4 widest = 0; /* the largest character in `line` */
-    int in_space = 0;   /* inside a run of whitespace after a word of this paragraph */
-    int newline = 0;    /* since the last newline of this run, only blank-line spaces */
+    int in_space = 0; /* inside a run of whitespace after a word of this paragraph */
+    int newline = 0;  /* since the last newline of this run, only blank-line spaces */
     int new_paragraph = 0;
-    Py_ssize_t at = 0;
-    while (at < text->length) {
-        Py_ssize_t word = at;
-        while (at < text->length && !ends_word(chars[at])) {
-            at++;
-        }
-        if (at > word) {
-            if (length > 0 && new_paragraph) {
-                if (append(result, line, length, widest) < 0) {
-                    return -1;
-                }
-                length = 0;
-                widest = 0;
-            }
-            else if (length > 0 && in_space) {
-                line[length++] = ' ';
-            }
-            for (; word < at; word++) {
-                widest = chars[word] > widest ? chars[word] : widest;
-                line[length++] = chars[word];
-            }
-            in_space = newline = new_paragraph = 0;
-        }
-        if (at == text->length) {
-            break;
-        }
-        Py_UCS4 c = chars[at++];
+    for (Py_ssize_t at = 0; at < text->length; at++) {
+        Py_UCS4 c = text->chars[at];
         if (c == 0x200B) {
+            continue; /* removed before the split, as in Python */
+        }
+        if (is_space(c)) {
+            if (c == '\n') {
+                new_paragraph |= newline;
+                newline = 1;
+            }
+            else if (!is_blank_line_space(c)) {
+                newline = 0;
+            }
+            in_space = 1;
             continue;
         }
-        if (c == '\n') {
-            new_paragraph |= newline;
-            newline = 1;
+        if (length > 0 && new_paragraph) {
+            if (append(result, line, length) < 0) {
+                return -1;
+            }
+            length = 0;
         }
-        else if (!is_blank_line_space(c)) {
-            newline = 0;
+        else if (length > 0 && in_space) {
+            line[length++] = ' ';
         }
-        in_space = 1;
+        line[length++] = c;
+        in_space = newline = new_paragraph = 0;
     }
-    return length > 0 ? append(result, line, length, widest) : 0;
+    return length > 0 ? append(result, line, length) : 0;
 }
 
 /* True when html.unescape could change `text`: a `&` its pattern may match at, one
