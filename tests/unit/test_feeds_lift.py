@@ -3,7 +3,7 @@
 Every feed here is read twice, with lifting and with the whole body given to libxml2,
 and both readings must be equal: the fixtures, the benchmark's feeds, hand-made
 bodies for each case the C scanner must leave alone, and generated ones. A CP949 body
-is read once rewritten in UTF-8 and lifted, once as it is, decoded by libxml2.
+is read once through the scanner's own CP949 table, once as it is, decoded by libxml2.
 """
 
 from __future__ import annotations
