@@ -2,7 +2,8 @@
  *
  * The normalizer turns every entry's summary into text on every first reading of a
  * feed; done with regular expressions that is half of what normalizing costs. This
- * module does the same work in two passes over the characters. It is not a second
+ * module does the same work in two passes over the characters, or in one when the
+ * visible text holds no `&` (`one_pass`, most summaries). It is not a second
  * definition of the behaviour: `bot/text.py` is, and `tests/unit/test_text_native.py`
  * checks that both give the same result on generated and real markup.
  *
@@ -275,10 +276,114 @@ decode_entities(Text *text)
     return 0;
 }
 
+/* One step of `split_paragraphs` for whitespace character `c` (not U+200B). */
+#define SPACE_STEP(c)                                                                   \
+    do {                                                                                \
+        if ((c) == '\n') {                                                              \
+            new_paragraph |= newline;                                                   \
+            newline = 1;                                                                \
+        }                                                                               \
+        else if (!is_blank_line_space(c)) {                                             \
+            newline = 0;                                                                \
+        }                                                                               \
+        in_space = 1;                                                                   \
+    } while (0)
+
+/* Both passes in one, for markup whose visible text holds no `&` (most summaries):
+ * the tag rules of `tag_pass` feed each character they keep straight into the steps
+ * of `split_paragraphs`. A character above U+3000 is never a space, a `<` or a `&`,
+ * so a Hangul syllable costs a comparison and a copy. Returns 1 with the paragraphs
+ * in `result`, 0 at the first visible `&` (the two passes must read this markup:
+ * entities are decoded between them), -1 when the markup is Python's to read, -2
+ * with an exception set. */
+static int
+one_pass(const Text *text, Py_UCS4 *line, PyObject *result)
+{
+    const Py_UCS4 *chars = text->chars;
+    Py_ssize_t size = text->length;
+    Py_ssize_t close = -1; /* as in tag_pass */
+    Py_ssize_t length = 0;
+    int in_space = 0, newline = 0, new_paragraph = 0; /* as in split_paragraphs */
+    for (Py_ssize_t at = 0; at < size; at++) {
+        Py_UCS4 c = chars[at];
+        if (c <= 0x3000) {
+            if (c == '&') {
+                return 0;
+            }
+            if (c == 0x200B) {
+                continue;
+            }
+            if (is_space(c)) {
+                SPACE_STEP(c);
+                continue;
+            }
+            if (c == '<') {
+                TagRule rule = rule_at(text, at);
+                if (rule == PYTHON) {
+                    return -1;
+                }
+                if (rule != KEEP && close <= at) {
+                    close = at + 1;
+                    while (close < size && chars[close] != '>') {
+                        if (chars[close] == '<') {
+                            return -1;
+                        }
+                        close++;
+                    }
+                }
+                if (rule != KEEP && close < size) {
+                    if (rule == TO_NEWLINE) {
+                        SPACE_STEP('\n');
+                    }
+                    else if (rule == TO_BLANK_LINE) {
+                        SPACE_STEP('\n');
+                        SPACE_STEP('\n');
+                    }
+                    at = close;
+                    continue;
+                }
+                /* not a tag, or no `>` follows: the `<` is text */
+            }
+        }
+        if (in_space) {
+            if (length > 0 && new_paragraph) {
+                if (append(result, line, length) < 0) {
+                    return -2;
+                }
+                length = 0;
+            }
+            else if (length > 0) {
+                line[length++] = ' ';
+            }
+            in_space = newline = new_paragraph = 0;
+        }
+        line[length++] = c;
+    }
+    if (length > 0 && append(result, line, length) < 0) {
+        return -2;
+    }
+    return 1;
+}
+
 /* The paragraphs of `markup`'s characters; Py_None when Python must read it. */
 static PyObject *
 read_paragraphs(Text *markup, Py_UCS4 *scratch)
 {
+    PyObject *found = PyList_New(0);
+    if (found == NULL) {
+        return NULL;
+    }
+    int read = one_pass(markup, scratch, found);
+    if (read == 1) {
+        return found;
+    }
+    Py_DECREF(found);
+    if (read == -1) {
+        return Py_NewRef(Py_None);
+    }
+    if (read == -2) {
+        return NULL;
+    }
     int has_entity = 0;
     Py_ssize_t length = tag_pass(markup, scratch, &has_entity);
     if (length < 0) {

@@ -89,6 +89,20 @@ def test_c_and_python_read_generated_markup_alike(seed: int) -> None:
     assert handled > 1_000
 
 
+def test_c_reads_markup_without_entities_in_one_pass_as_python_does() -> None:
+    # Without a visible `&`, bot/_text.c reads tags and paragraphs in one pass.
+    native = text.native_paragraphs
+    assert native is not None
+    handled = 0
+    for markup in generated(5_000, seed=29):
+        plain = markup.replace("&", "")
+        found = native(plain)
+        if found is not None:
+            handled += 1
+            assert found == text.python_paragraphs(plain), repr(plain)
+    assert handled > 1_000
+
+
 def test_c_and_python_read_the_fixture_feeds_alike() -> None:
     native = text.native_paragraphs
     assert native is not None
