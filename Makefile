@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 .PHONY: run test lint bench clean
 
 # setup.py and the C sources too: `make` rebuilds a C module when its source changes.
-$(STAMP): pyproject.toml setup.py bot/_text.c bot/feeds/_lift.c
+$(STAMP): pyproject.toml setup.py bot/_text.c bot/feeds/_lift.c bot/feeds/_tree.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'

@@ -11,12 +11,16 @@ from bot.feeds.xmltree import (
     ATOM03,
     ATOM10,
     IMAGE_RANKS,
-    Found,
+    Child,
     TagKeys,
-    date_of,
+    add_category,
+    add_image,
+    best_image,
+    children,
+    clean,
+    date_in,
     inner,
     resolve,
-    text,
     xhtml,
 )
 from bot.models import Entry, ParsedFeed
@@ -31,66 +35,84 @@ def read_atom(root: etree._Element, url: str | None) -> ParsedFeed:
     """Read a `<feed>` root; relative links resolve on xml:base, then `url`."""
     keys = TagKeys(("", ATOM10, ATOM03))
     title = link = None
-    entries: list[Entry] = []
-    for child in root:
-        key = keys[child.tag]
-        if key == "entry":
-            entries.append(_entry(child, keys, url))
-        elif key == "title" and title is None:
+    found = children([root], keys)[0]
+    for key, _, child in found:
+        if key == "title" and title is None:
             title = construct(child)
         elif key == "link" and link is None and _is_alternate(child):
             link = resolve(child, child.get("href"), url)
-    return ParsedFeed(kind="atom", title=title, link=link, entries=tuple(entries))
+    entries = [child for key, _, child in found if key == "entry"]
+    return ParsedFeed(
+        kind="atom",
+        title=title,
+        link=link,
+        entries=tuple(_entry(parts, keys, url) for parts in children(entries, keys)),
+    )
 
 
-def construct(element: etree._Element) -> str | None:
-    """An Atom text construct: xhtml flattened to markup, html and text as decoded."""
+def construct(element: etree._Element, value: str | None = None) -> str | None:
+    """An Atom text construct: xhtml flattened to markup, html and text as decoded.
+    `value`: the element's text, when the caller has it already."""
     kind = (element.get("type") or "").lower()
     if kind == "xhtml" or kind == "application/xhtml+xml":
         return xhtml(element)
     if (element.get("mode") or "").lower() == "base64":
         return _base64(element)
-    return inner(element)
+    return inner(element, value)
 
 
-def _entry(entry: etree._Element, keys: TagKeys, url: str | None) -> Entry:
-    """One `<entry>`; the first HTML alternate link is the item's address."""
-    found = Found()
+def _entry(found: list[Child], keys: TagKeys, url: str | None) -> Entry:
+    """One `<entry>`, its `found` children read; the first HTML alternate link is the
+    item's address, and the first value of any other field wins."""
+    title = guid = summary = content = None
+    published = updated = None
+    categories: list[str] = []
+    images: dict[int, str] = {}
     links: dict[str, str] = {}
-    for child in entry:
-        key = keys[child.tag]
+    for key, value, child in found:
         if key == "title":
-            found.title = found.title or construct(child)
+            title = title or construct(child, value)
         elif key == "link":
-            _link(child, links, url, found)
+            _link(child, links, url, images)
         elif key == "id":
-            found.guid = found.guid or text(child)
+            guid = guid or clean(value)
         elif key == "summary":
-            found.summary = found.summary or construct(child)
+            summary = summary or construct(child, value)
         elif key == "content":
-            found.content = found.content or construct(child)
+            content = content or construct(child, value)
         elif key in _PUBLISHED:
-            found.published = found.published or date_of(child)
+            published = published or date_in(value)
         elif key in _UPDATED:
-            found.updated = found.updated or date_of(child)
+            updated = updated or date_in(value)
         elif key in _CATEGORIES:
-            found.category(child.get("term") or child.get("label") or text(child))
+            add_category(categories, child.get("term") or child.get("label") or value)
         elif key == "media:group":
             for media in child:
-                found.image(media, keys[media.tag], url)
+                add_image(images, media, keys[media.tag], url)
         elif key in IMAGE_RANKS:
-            found.image(child, key, url)
-    found.link = links.get("html") or links.get("other")
-    return found.entry()
+            add_image(images, child, key, url)
+    return Entry(
+        guid=guid,
+        link=links.get("html") or links.get("other"),
+        title=title,
+        summary=summary,
+        content=content,
+        categories=tuple(categories),
+        published=published,
+        updated=updated,
+        image=best_image(images),
+    )
 
 
-def _link(element: etree._Element, links: dict[str, str], url: str | None, found: Found) -> None:
+def _link(
+    element: etree._Element, links: dict[str, str], url: str | None, images: dict[int, str]
+) -> None:
     """Note an entry link: the first HTML alternate, else any alternate; image enclosures."""
     rel = (element.get("rel") or "alternate").strip().lower()
     if rel == "enclosure" and (element.get("type") or "").startswith("image/"):
         href = resolve(element, element.get("href"), url)
         if href:
-            found.images.setdefault(IMAGE_RANKS["enclosure"], href)
+            images.setdefault(IMAGE_RANKS["enclosure"], href)
     if rel != "alternate":
         return
     kind = "html" if _is_alternate(element) else "other"

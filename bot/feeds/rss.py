@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from lxml import etree
 
 from bot.feeds.xmltree import (
@@ -11,9 +9,14 @@ from bot.feeds.xmltree import (
     RDF,
     RSS090,
     RSS10,
-    Found,
+    Child,
     TagKeys,
-    date_of,
+    add_category,
+    add_image,
+    best_image,
+    children,
+    clean,
+    date_in,
     inner,
     resolve,
     text,
@@ -34,8 +37,15 @@ def read_rss(root: etree._Element, url: str | None) -> ParsedFeed:
     if channel is not None:
         title, link = _channel(channel, keys, url)
     base = url or link
+    # RSS 2.0 keeps items in <channel>; RSS 1.0 beside it; a few 0.9x feeds in both.
     containers = [root] if channel is None else [channel, root]
-    entries = tuple(_entry(item, keys, base) for item in _items(containers, keys))
+    items = [
+        item for found in children(containers, keys) for key, _, item in found if key == "item"
+    ]
+    entries = tuple(
+        _entry(item, found, keys, base)
+        for item, found in zip(items, children(items, keys), strict=True)
+    )
     return ParsedFeed(kind="rdf" if is_rdf else "rss", title=title, link=link, entries=entries)
 
 
@@ -52,44 +62,49 @@ def _channel(
     return title, link
 
 
-def _items(containers: list[etree._Element], keys: TagKeys) -> Iterator[etree._Element]:
-    # RSS 2.0 keeps items in <channel>; RSS 1.0 beside it; a few 0.9x feeds in both.
-    for container in containers:
-        for child in container:
-            if keys[child.tag] == "item":
-                yield child
-
-
-def _entry(item: etree._Element, keys: TagKeys, base: str | None) -> Entry:
-    """One `<item>` as an Entry; missing parts stay None."""
-    found = Found()
+def _entry(item: etree._Element, found: list[Child], keys: TagKeys, base: str | None) -> Entry:
+    """One `<item>`, its `found` children read, as an Entry; missing parts stay None.
+    The first value of each field wins, but the last guid."""
+    title = link = guid = summary = content = None
+    published = updated = None
+    categories: list[str] = []
+    images: dict[int, str] = {}
     permalink = True
-    for child in item:
-        key = keys[child.tag]
+    for key, value, child in found:
         if key == "title":
-            found.title = found.title or inner(child)
+            title = title or inner(child, value)
         elif key == "link":
-            found.link = found.link or resolve(child, text(child), base)
+            link = link or resolve(child, clean(value), base)
         elif key == "guid":
-            found.guid = text(child)
+            guid = clean(value)
             permalink = (child.get("isPermaLink") or "true").strip().lower() != "false"
         elif key == "description":
-            found.summary = found.summary or inner(child)
+            summary = summary or inner(child, value)
         elif key == "content:encoded":
-            found.content = found.content or inner(child)
+            content = content or inner(child, value)
         elif key in _PUBLISHED:
-            found.published = found.published or date_of(child)
+            published = published or date_in(value)
         elif key in _UPDATED:
-            found.updated = found.updated or date_of(child)
+            updated = updated or date_in(value)
         elif key in _CATEGORIES:
-            found.category(text(child))
+            add_category(categories, value)
         elif key == "media:group":
             for media in child:
-                found.image(media, keys[media.tag], base)
+                add_image(images, media, keys[media.tag], base)
         elif key in IMAGE_RANKS:
-            found.image(child, key, base)
-    if found.guid is None:
-        found.guid = item.get(f"{{{RDF}}}about")
-    elif found.link is None and permalink and found.guid.startswith(("http://", "https://")):
-        found.link = found.guid  # RSS 2.0: a permalink guid is the item's address
-    return found.entry()
+            add_image(images, child, key, base)
+    if guid is None:
+        guid = item.get(f"{{{RDF}}}about")
+    elif link is None and permalink and guid.startswith(("http://", "https://")):
+        link = guid  # RSS 2.0: a permalink guid is the item's address
+    return Entry(
+        guid=guid,
+        link=link,
+        title=title,
+        summary=summary,
+        content=content,
+        categories=tuple(categories),
+        published=published,
+        updated=updated,
+        image=best_image(images),
+    )

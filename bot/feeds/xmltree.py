@@ -2,14 +2,15 @@
 
 Elements are dispatched on a short key ("title", "dc:date", "media:thumbnail")
 computed once per distinct tag and cached, so reading an item costs one dict lookup
-per child instead of a namespace comparison.
+per child instead of a namespace comparison. `children` hands the readers every
+child of every item at once, with its key and text, from C when it can
+(bot/feeds/_tree.c).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from html import escape
 from urllib.parse import urljoin
@@ -18,7 +19,6 @@ from lxml import etree
 
 from bot.feeds.dates import parse_date
 from bot.feeds.lift import MARK, lifted
-from bot.models import Entry
 
 ATOM10 = "http://www.w3.org/2005/Atom"
 ATOM03 = "http://purl.org/atom/ns#"
@@ -75,6 +75,38 @@ class TagKeys(dict[object, str]):
         return "" if prefix is None else prefix + local
 
 
+#: A child element as the readers take it: its key, its text (`element.text`), itself.
+Child = tuple[str, str | None, etree._Element]
+Children = Callable[[Sequence[etree._Element], TagKeys], list[list[Child]]]
+
+
+def python_children(parents: Sequence[etree._Element], keys: TagKeys) -> list[list[Child]]:
+    """`children` in Python: the definition bot/feeds/_tree.c follows, and its fallback."""
+    return [
+        [(keys[child.tag], child.text, child) for child in parent if isinstance(child.tag, str)]
+        for parent in parents
+    ]
+
+
+def _native() -> Children | None:
+    try:
+        from bot.feeds._tree import children
+    except ImportError:  # built without a compiler or lxml's headers, or another lxml API
+        return None
+    return children
+
+
+#: `children` in C, or None.
+native_children = _native()
+
+
+def children(parents: Sequence[etree._Element], keys: TagKeys) -> list[list[Child]]:
+    """For each of `parents`, its child elements (comments and the like left out) as
+    `Child`s, in document order."""
+    read = native_children if native_children is not None else python_children
+    return read(parents, keys)
+
+
 def local_name(tag: object) -> str:
     """The tag without its namespace; "" for comments and entities."""
     if not isinstance(tag, str):
@@ -84,19 +116,23 @@ def local_name(tag: object) -> str:
 
 def text(element: etree._Element) -> str | None:
     """The element's stripped text, None when empty."""
-    value = element.text
+    return clean(element.text)
+
+
+def clean(value: str | None) -> str | None:
+    """An element's text as the readers keep it: stripped, None when empty."""
     if value is None:
         return None
     if value[:1] == MARK:
         value = lifted(value)  # a long text bot/feeds/lift.py took out of the body
-    value = value.strip()
-    return value or None
+    return value.strip() or None
 
 
-def inner(element: etree._Element) -> str | None:
-    """Text plus any child markup, as the source wrote it (HTML left unescaped in a title)."""
+def inner(element: etree._Element, value: str | None = None) -> str | None:
+    """Text plus any child markup, as the source wrote it (HTML left unescaped in a
+    title). `value`: the element's text, when the caller has it already."""
     if len(element) == 0:
-        return text(element)
+        return clean(element.text if value is None else value)
     parts = [escape(element.text or "", quote=False)]
     parts.extend(_serialize(child) for child in element)
     value = "".join(parts).strip()
@@ -156,51 +192,34 @@ def image_of(element: etree._Element, key: str) -> str | None:
     return None
 
 
-@dataclass(slots=True)
-class Found:
-    """What one item or entry has yielded so far; the first value of each field wins."""
+def add_category(categories: list[str], value: str | None) -> None:
+    """Add a category once, stripped; empty values are ignored."""
+    value = clean(value)
+    if value and value not in categories:
+        categories.append(value)
 
-    title: str | None = None
-    link: str | None = None
-    guid: str | None = None
-    summary: str | None = None
-    content: str | None = None
-    published: datetime | None = None
-    updated: datetime | None = None
-    categories: list[str] = field(default_factory=list)
-    #: Image URLs by `IMAGE_RANKS`; the best-ranked one becomes the entry's image.
-    images: dict[int, str] = field(default_factory=dict)
 
-    def category(self, value: str | None) -> None:
-        """Add a category once, stripped; empty values are ignored."""
-        if value:
-            value = value.strip()
-            if value and value not in self.categories:
-                self.categories.append(value)
+def add_image(images: dict[int, str], element: etree._Element, key: str, base: str | None) -> None:
+    """Note the image a media element points to, by its rank in `IMAGE_RANKS`, if it
+    is one and no image of that rank came first."""
+    rank = IMAGE_RANKS.get(key)
+    if rank is not None and rank not in images:
+        found = resolve(element, image_of(element, key), base)
+        if found:
+            images[rank] = found
 
-    def image(self, element: etree._Element, key: str, base: str | None) -> None:
-        """Note the image a media element points to, if it is one and its rank is new."""
-        rank = IMAGE_RANKS.get(key)
-        if rank is not None and rank not in self.images:
-            found = resolve(element, image_of(element, key), base)
-            if found:
-                self.images[rank] = found
 
-    def entry(self) -> Entry:
-        return Entry(
-            guid=self.guid,
-            link=self.link,
-            title=self.title,
-            summary=self.summary,
-            content=self.content,
-            categories=tuple(self.categories),
-            published=self.published,
-            updated=self.updated,
-            image=self.images[min(self.images)] if self.images else None,
-        )
+def best_image(images: dict[int, str]) -> str | None:
+    """The best-ranked image `add_image` noted."""
+    return images[min(images)] if images else None
 
 
 def date_of(element: etree._Element) -> datetime | None:
     """The element's text as a date (see `parse_date`), None if empty or unreadable."""
-    value = text(element)
+    return date_in(element.text)
+
+
+def date_in(value: str | None) -> datetime | None:
+    """An element's text (`Child`) as a date, None if empty or unreadable."""
+    value = clean(value)
     return parse_date(value) if value else None
