@@ -25,6 +25,7 @@
 
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <stdint.h>
 #include <string.h>
 
 /* Shorter texts cost libxml2 less than taking them out. */
@@ -317,11 +318,37 @@ decoded(const char *raw, Py_ssize_t size, int text, int cp949)
         return PyErr_NoMemory();
     }
     Py_ssize_t length = 0;
-    Py_UCS4 widest = 0x7F; /* the largest character, if any is past ASCII */
+    Py_UCS4 widest = 0x7F; /* the largest character, or one of the same str kind */
     const unsigned char *at = (const unsigned char *)raw;
     const unsigned char *end = at + size;
     while (at < end) {
         Py_UCS4 c = *at;
+        if ((c & 0xF0) == 0xE0 && !cp949) {
+            /* A run of three-byte characters (Hangul, most of the BMP), decoded with
+             * only the checks they need: what a summary is mostly made of. */
+            const unsigned char *run = at;
+            while (end - at >= 4) {
+                uint32_t bytes; /* the three bytes and the next, read at once */
+                memcpy(&bytes, at, sizeof bytes);
+#if PY_BIG_ENDIAN
+                bytes = __builtin_bswap32(bytes);
+#endif
+                if ((bytes & 0xC0C0F0) != 0x8080E0) {
+                    break; /* not a lead byte 1110xxxx and two continuation bytes */
+                }
+                c = (bytes & 0x0F) << 12 | (bytes & 0x3F00) >> 2 | (bytes & 0x3F0000) >> 16;
+                if (c - 0x800 > 0xFFFD - 0x800 || c - 0xD800 < 0x800) {
+                    break; /* overlong, U+FFFE or U+FFFF, a surrogate: as below */
+                }
+                chars[length++] = c;
+                at += 3;
+            }
+            if (at != run) {
+                widest = widest < 0x800 ? 0x800 : widest; /* enough to choose the kind */
+                continue;
+            }
+            c = *at;
+        }
         if (c >= 0x80) {
             int bytes;
             if (cp949) {
@@ -367,10 +394,20 @@ decoded(const char *raw, Py_ssize_t size, int text, int cp949)
     }
     PyObject *result = at == end ? PyUnicode_New(length, widest) : NULL;
     if (result != NULL) {
-        int kind = PyUnicode_KIND(result);
         void *data = PyUnicode_DATA(result);
-        for (Py_ssize_t i = 0; i < length; i++) {
-            PyUnicode_WRITE(kind, data, i, chars[i]);
+        switch (PyUnicode_KIND(result)) {
+        case PyUnicode_1BYTE_KIND:
+            for (Py_ssize_t i = 0; i < length; i++) {
+                ((Py_UCS1 *)data)[i] = (Py_UCS1)chars[i];
+            }
+            break;
+        case PyUnicode_2BYTE_KIND:
+            for (Py_ssize_t i = 0; i < length; i++) {
+                ((Py_UCS2 *)data)[i] = (Py_UCS2)chars[i];
+            }
+            break;
+        default:
+            memcpy(data, chars, (size_t)length * sizeof(Py_UCS4));
         }
     }
     PyMem_Free(chars);
