@@ -81,17 +81,14 @@ def normalize(entry: Entry, rules: SourceRules, *, now: datetime, seen_at: datet
     categories = unique_categories(entry.categories) or unique_categories(rules.categories)
     image = absolute_link(entry.image, rules.base_url)
     canonical = canonical_link(link)
+    guid = (entry.guid or "").strip() or canonical
+    published_at = _published(entry, rules.timezone, now=now, seen_at=seen_at)
+    breaking = is_breaking(entry, title, categories, image, source_breaking=rules.breaking)
+    fingerprint = _digest(canonical)
+    # In field order, by position: see bot.models._quick_init.
+    source = rules.name
     return Post(
-        source=rules.name,
-        guid=(entry.guid or "").strip() or canonical,
-        link=link,
-        title=title,
-        excerpt=excerpt,
-        categories=categories,
-        published_at=_published(entry, rules.timezone, now=now, seen_at=seen_at),
-        image=image,
-        breaking=is_breaking(entry, title, categories, image, source_breaking=rules.breaking),
-        fingerprint=_digest(canonical),
+        source, guid, link, title, excerpt, categories, published_at, image, breaking, fingerprint
     )
 
 

@@ -91,17 +91,10 @@ def _entry(found: list[Child], keys: TagKeys, url: str | None) -> Entry:
                 add_image(images, media, keys[media.tag], url)
         elif key in IMAGE_RANKS:
             add_image(images, child, key, url)
-    return Entry(
-        guid=guid,
-        link=links.get("html") or links.get("other"),
-        title=title,
-        summary=summary,
-        content=content,
-        categories=tuple(categories),
-        published=published,
-        updated=updated,
-        image=best_image(images),
-    )
+    link = links.get("html") or links.get("other")
+    image = best_image(images)
+    # In field order, by position: see bot.models._quick_init.
+    return Entry(guid, link, title, summary, content, tuple(categories), published, updated, image)
 
 
 def _link(

@@ -19,7 +19,6 @@ from bot.feeds.xmltree import (
     date_in,
     inner,
     resolve,
-    text,
 )
 from bot.models import Entry, ParsedFeed
 
@@ -33,15 +32,11 @@ def read_rss(root: etree._Element, url: str | None) -> ParsedFeed:
     keys = TagKeys(("", RSS10, RSS090))
     is_rdf = keys[root.tag] == "rdf:RDF"
     channel = next((c for c in root if keys[c.tag] == "channel"), None)
-    title = link = None
-    if channel is not None:
-        title, link = _channel(channel, keys, url)
-    base = url or link
     # RSS 2.0 keeps items in <channel>; RSS 1.0 beside it; a few 0.9x feeds in both.
-    containers = [root] if channel is None else [channel, root]
-    items = [
-        item for found in children(containers, keys) for key, _, item in found if key == "item"
-    ]
+    containers = children([root] if channel is None else [channel, root], keys)
+    title, link = _channel(containers[0], url) if channel is not None else (None, None)
+    base = url or link
+    items = [item for found in containers for key, _, item in found if key == "item"]
     entries = tuple(
         _entry(item, found, keys, base)
         for item, found in zip(items, children(items, keys), strict=True)
@@ -49,16 +44,14 @@ def read_rss(root: etree._Element, url: str | None) -> ParsedFeed:
     return ParsedFeed(kind="rdf" if is_rdf else "rss", title=title, link=link, entries=entries)
 
 
-def _channel(
-    channel: etree._Element, keys: TagKeys, url: str | None
-) -> tuple[str | None, str | None]:
+def _channel(found: list[Child], url: str | None) -> tuple[str | None, str | None]:
+    """The channel's title and link, from its `found` children."""
     title = link = None
-    for child in channel:
-        key = keys[child.tag]
+    for key, value, child in found:
         if key == "title" and title is None:
-            title = inner(child)
+            title = inner(child, value)
         elif key == "link" and link is None:
-            link = resolve(child, text(child), url)
+            link = resolve(child, clean(value), url)
     return title, link
 
 
@@ -97,14 +90,6 @@ def _entry(item: etree._Element, found: list[Child], keys: TagKeys, base: str | 
         guid = item.get(f"{{{RDF}}}about")
     elif link is None and permalink and guid.startswith(("http://", "https://")):
         link = guid  # RSS 2.0: a permalink guid is the item's address
-    return Entry(
-        guid=guid,
-        link=link,
-        title=title,
-        summary=summary,
-        content=content,
-        categories=tuple(categories),
-        published=published,
-        updated=updated,
-        image=best_image(images),
-    )
+    image = best_image(images)
+    # In field order, by position: see bot.models._quick_init.
+    return Entry(guid, link, title, summary, content, tuple(categories), published, updated, image)
