@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping
 
 from lxml import etree
 
@@ -36,12 +37,12 @@ def read_atom(root: etree._Element, url: str | None) -> ParsedFeed:
     keys = TagKeys(("", ATOM10, ATOM03))
     title = link = None
     found = children([root], keys)[0]
-    for key, _, child in found:
+    for key, value, child, attributes in found:
         if key == "title" and title is None:
-            title = construct(child)
-        elif key == "link" and link is None and _is_alternate(child):
-            link = resolve(child, child.get("href"), url)
-    entries = [child for key, _, child in found if key == "entry"]
+            title = construct(child, value, attributes)
+        elif key == "link" and link is None and _is_alternate(attributes):
+            link = resolve(child, attributes.get("href"), url)
+    entries = [child for key, _, child, _ in found if key == "entry"]
     return ParsedFeed(
         kind="atom",
         title=title,
@@ -50,13 +51,15 @@ def read_atom(root: etree._Element, url: str | None) -> ParsedFeed:
     )
 
 
-def construct(element: etree._Element, value: str | None = None) -> str | None:
-    """An Atom text construct: xhtml flattened to markup, html and text as decoded.
-    `value`: the element's text, when the caller has it already."""
-    kind = (element.get("type") or "").lower()
+def construct(
+    element: etree._Element, value: str | None, attributes: Mapping[str, str]
+) -> str | None:
+    """An Atom text construct (`element`, its text and attributes): xhtml flattened to
+    markup, html and text as decoded."""
+    kind = (attributes.get("type") or "").lower()
     if kind == "xhtml" or kind == "application/xhtml+xml":
         return xhtml(element)
-    if (element.get("mode") or "").lower() == "base64":
+    if (attributes.get("mode") or "").lower() == "base64":
         return _base64(element)
     return inner(element, value)
 
@@ -69,28 +72,28 @@ def _entry(found: list[Child], keys: TagKeys, url: str | None) -> Entry:
     categories: list[str] = []
     images: dict[int, str] = {}
     links: dict[str, str] = {}
-    for key, value, child in found:
+    for key, value, child, attributes in found:
         if key == "title":
-            title = title or construct(child, value)
+            title = title or construct(child, value, attributes)
         elif key == "link":
-            _link(child, links, url, images)
+            _link(child, attributes, links, url, images)
         elif key == "id":
             guid = guid or clean(value)
         elif key == "summary":
-            summary = summary or construct(child, value)
+            summary = summary or construct(child, value, attributes)
         elif key == "content":
-            content = content or construct(child, value)
+            content = content or construct(child, value, attributes)
         elif key in _PUBLISHED:
             published = published or date_in(value)
         elif key in _UPDATED:
             updated = updated or date_in(value)
         elif key in _CATEGORIES:
-            add_category(categories, child.get("term") or child.get("label") or value)
+            add_category(categories, attributes.get("term") or attributes.get("label") or value)
         elif key == "media:group":
-            for media in child:
-                add_image(images, media, keys[media.tag], url)
+            for media in children([child], keys)[0]:
+                add_image(images, media, url)
         elif key in IMAGE_RANKS:
-            add_image(images, child, key, url)
+            add_image(images, (key, value, child, attributes), url)
     link = links.get("html") or links.get("other")
     image = best_image(images)
     # In field order, by position: see bot.models._quick_init.
@@ -98,26 +101,31 @@ def _entry(found: list[Child], keys: TagKeys, url: str | None) -> Entry:
 
 
 def _link(
-    element: etree._Element, links: dict[str, str], url: str | None, images: dict[int, str]
+    element: etree._Element,
+    attributes: Mapping[str, str],
+    links: dict[str, str],
+    url: str | None,
+    images: dict[int, str],
 ) -> None:
     """Note an entry link: the first HTML alternate, else any alternate; image enclosures."""
-    rel = (element.get("rel") or "alternate").strip().lower()
-    if rel == "enclosure" and (element.get("type") or "").startswith("image/"):
-        href = resolve(element, element.get("href"), url)
+    rel = (attributes.get("rel") or "alternate").strip().lower()
+    if rel == "enclosure" and (attributes.get("type") or "").startswith("image/"):
+        href = resolve(element, attributes.get("href"), url)
         if href:
             images.setdefault(IMAGE_RANKS["enclosure"], href)
     if rel != "alternate":
         return
-    kind = "html" if _is_alternate(element) else "other"
+    kind = "html" if _is_alternate(attributes) else "other"
     if kind not in links:
-        href = resolve(element, element.get("href"), url)
+        href = resolve(element, attributes.get("href"), url)
         if href:
             links[kind] = href
 
 
-def _is_alternate(element: etree._Element) -> bool:
-    rel = (element.get("rel") or "alternate").strip().lower()
-    kind = (element.get("type") or "text/html").lower()
+def _is_alternate(attributes: Mapping[str, str]) -> bool:
+    """True for the attributes of a link to the HTML page."""
+    rel = (attributes.get("rel") or "alternate").strip().lower()
+    kind = (attributes.get("type") or "text/html").lower()
     return rel == "alternate" and ("html" in kind or kind.startswith("text/"))
 
 

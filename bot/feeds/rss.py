@@ -36,7 +36,7 @@ def read_rss(root: etree._Element, url: str | None) -> ParsedFeed:
     containers = children([root] if channel is None else [channel, root], keys)
     title, link = _channel(containers[0], url) if channel is not None else (None, None)
     base = url or link
-    items = [item for found in containers for key, _, item in found if key == "item"]
+    items = [item for found in containers for key, _, item, _ in found if key == "item"]
     entries = tuple(
         _entry(item, found, keys, base)
         for item, found in zip(items, children(items, keys), strict=True)
@@ -47,7 +47,7 @@ def read_rss(root: etree._Element, url: str | None) -> ParsedFeed:
 def _channel(found: list[Child], url: str | None) -> tuple[str | None, str | None]:
     """The channel's title and link, from its `found` children."""
     title = link = None
-    for key, value, child in found:
+    for key, value, child, _ in found:
         if key == "title" and title is None:
             title = inner(child, value)
         elif key == "link" and link is None:
@@ -63,14 +63,14 @@ def _entry(item: etree._Element, found: list[Child], keys: TagKeys, base: str | 
     categories: list[str] = []
     images: dict[int, str] = {}
     permalink = True
-    for key, value, child in found:
+    for key, value, child, attributes in found:
         if key == "title":
             title = title or inner(child, value)
         elif key == "link":
             link = link or resolve(child, clean(value), base)
         elif key == "guid":
             guid = clean(value)
-            permalink = (child.get("isPermaLink") or "true").strip().lower() != "false"
+            permalink = (attributes.get("isPermaLink") or "true").strip().lower() != "false"
         elif key == "description":
             summary = summary or inner(child, value)
         elif key == "content:encoded":
@@ -82,10 +82,10 @@ def _entry(item: etree._Element, found: list[Child], keys: TagKeys, base: str | 
         elif key in _CATEGORIES:
             add_category(categories, value)
         elif key == "media:group":
-            for media in child:
-                add_image(images, media, keys[media.tag], base)
+            for media in children([child], keys)[0]:
+                add_image(images, media, base)
         elif key in IMAGE_RANKS:
-            add_image(images, child, key, base)
+            add_image(images, (key, value, child, attributes), base)
     if guid is None:
         guid = item.get(f"{{{RDF}}}about")
     elif link is None and permalink and guid.startswith(("http://", "https://")):

@@ -10,9 +10,10 @@ child of every item at once, with its key and text, from C when it can
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from html import escape
+from types import MappingProxyType
 from urllib.parse import urljoin
 
 from lxml import etree
@@ -75,17 +76,30 @@ class TagKeys(dict[object, str]):
         return "" if prefix is None else prefix + local
 
 
-#: A child element as the readers take it: its key, its text (`element.text`), itself.
-Child = tuple[str, str | None, etree._Element]
+#: A child element as the readers take it: its key, its text (`element.text`), itself,
+#: and its attributes (`element.attrib`, read once: `element.get` is slow).
+Child = tuple[str, str | None, etree._Element, Mapping[str, str]]
 Children = Callable[[Sequence[etree._Element], TagKeys], list[list[Child]]]
+
+_NO_ATTRIBUTES: Mapping[str, str] = MappingProxyType({})
 
 
 def python_children(parents: Sequence[etree._Element], keys: TagKeys) -> list[list[Child]]:
     """`children` in Python: the definition bot/feeds/_tree.c follows, and its fallback."""
     return [
-        [(keys[child.tag], child.text, child) for child in parent if isinstance(child.tag, str)]
+        [
+            (keys[child.tag], child.text, child, _attributes(child))
+            for child in parent
+            if isinstance(child.tag, str)
+        ]
         for parent in parents
     ]
+
+
+def _attributes(element: etree._Element) -> Mapping[str, str]:
+    # lxml gives str names and values (its stubs allow bytes).
+    found = {str(name): str(value) for name, value in element.items()}
+    return found or _NO_ATTRIBUTES
 
 
 def _native() -> Children | None:
@@ -175,20 +189,21 @@ def resolve(element: etree._Element, href: str | None, fallback: str | None) -> 
         return href
 
 
-def image_of(element: etree._Element, key: str) -> str | None:
-    """The image URL an RSS/Atom media element points to, None if it is not an image."""
+def image_of(attributes: Mapping[str, str], key: str) -> str | None:
+    """The image URL an RSS/Atom media element with these attributes points to, None if
+    it is not an image."""
     if key == "media:thumbnail":
-        return element.get("url")
+        return attributes.get("url")
     if key in ("media:content", "enclosure"):
-        url = element.get("url")
-        kind = element.get("type") or ""
-        medium = element.get("medium") or ""
+        url = attributes.get("url")
+        kind = attributes.get("type") or ""
+        medium = attributes.get("medium") or ""
         if medium == "image" or kind.startswith("image/"):
             return url
         # Many CMSes leave out the type; an image file name is evidence enough.
         return url if not kind and not medium and url and _IMAGE_FILE.search(url) else None
     if key == "itunes:image":
-        return element.get("href")
+        return attributes.get("href")
     return None
 
 
@@ -199,12 +214,13 @@ def add_category(categories: list[str], value: str | None) -> None:
         categories.append(value)
 
 
-def add_image(images: dict[int, str], element: etree._Element, key: str, base: str | None) -> None:
+def add_image(images: dict[int, str], child: Child, base: str | None) -> None:
     """Note the image a media element points to, by its rank in `IMAGE_RANKS`, if it
     is one and no image of that rank came first."""
+    key, _, element, attributes = child
     rank = IMAGE_RANKS.get(key)
     if rank is not None and rank not in images:
-        found = resolve(element, image_of(element, key), base)
+        found = resolve(element, image_of(attributes, key), base)
         if found:
             images[rank] = found
 

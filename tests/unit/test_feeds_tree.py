@@ -2,8 +2,9 @@
 
 `xmltree.python_children` is the definition. Both are run on every element of the
 fixture feeds and of generated documents (namespaces declared and not, comments,
-processing instructions, entity references, CDATA between texts), and every fixture
-and benchmark feed is read with and without the C walk.
+processing instructions, entity references, CDATA between texts, attributes plain,
+namespaced, empty and with references), and every fixture and benchmark feed is
+read with and without the C walk.
 """
 
 from __future__ import annotations
@@ -32,12 +33,16 @@ _PIECES = (
     "속보 ", "text", "  ", "\n", "&amp;", "&#xD55C;", "&ent;", "<![CDATA[<b>]]>", "<!-- c -->",
     "<?pi x?>", "<![CDATA[]]>",
 )  # fmt: skip
+_ATTRIBUTES = (
+    ' url="u"', ' xml:base="https://a.kr/"', ' xmlns="urn:d"', ' media:url="m"', ' type=""',
+    ' rel="a&amp;b &#xD55C;"', ' term="&ent;"', " label='x\ty'", ' x:url="한"',
+)  # fmt: skip
 _NAMES = ("title", "link", "dc:date", "media:thumbnail", "atom:link", "x:title", "item", "b")
 
 
 def _element(rng: random.Random, depth: int) -> str:
     name = rng.choice(_NAMES)
-    attributes = rng.choice(("", ' url="u"', ' xml:base="https://a.kr/"', ' xmlns="urn:d"'))
+    attributes = "".join(rng.sample(_ATTRIBUTES, rng.randint(0, 3)))
     content = []
     for _ in range(rng.randint(0, 5)):
         if depth < 3 and rng.random() < 0.35:
@@ -75,16 +80,16 @@ def test_the_c_module_is_built() -> None:
 def test_children_are_keyed_with_their_text() -> None:
     root = etree.fromstring(
         b'<item xmlns:dc="http://purl.org/dc/elements/1.1/"><title>A<![CDATA[ & B]]></title>'
-        b"<!-- note --><dc:date> 2026 </dc:date><b><i/>tail</b><empty/></item>"
+        b'<!-- note --><dc:date> 2026 </dc:date><b dc:x="1" y="&lt;2"><i/>tail</b><empty/></item>'
     )
     [found] = xmltree.children([root], TagKeys(("",)))
-    assert [(key, text) for key, text, _ in found] == [
-        ("title", "A & B"),
-        ("dc:date", " 2026 "),
-        ("b", None),
-        ("empty", None),
+    assert [(key, text, dict(attributes)) for key, text, _, attributes in found] == [
+        ("title", "A & B", {}),
+        ("dc:date", " 2026 ", {}),
+        ("b", None, {"{http://purl.org/dc/elements/1.1/}x": "1", "y": "<2"}),
+        ("empty", None, {}),
     ]
-    assert [element.tag for _, _, element in found][-1] == "empty"
+    assert [element.tag for _, _, element, _ in found][-1] == "empty"
 
 
 @pytest.mark.parametrize("seed", range(4))
