@@ -23,6 +23,28 @@ def entry(**fields: object) -> Entry:
     return Entry(**base)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "link",
+    [
+        "https://newsdao.kr/a/1",
+        "HTTP://NewsDao.KR/a/1/",
+        "https://newsdao.kr:8443/a/1",
+        "https://newsdao.kr:443/a/1",
+        "https://newsdao.kr/a/1?utm_source=x&id=3#top",
+        "https://newsdao.kr",
+        "https://뉴스.kr/기사 1",
+        "/it/ai.html",
+        "ai.html?id=2",
+        "https://user@newsdao.kr/a",
+    ],
+)
+def test_the_post_is_identified_by_its_links_canonical_form(link: str) -> None:
+    # normalize hands its first look at the link on to the canonical form.
+    post = normalize(entry(guid=None, link=link), RULES, now=NOW, seen_at=NOW)
+    assert post.guid == canonical_link(post.link)
+    assert post.fingerprint == fingerprint(post.link)
+
+
 def test_title_loses_markup_and_entities() -> None:
     post = normalize(
         entry(title="<b>AI</b> &amp; 반도체 &lt;속보&gt;"), RULES, now=NOW, seen_at=NOW
