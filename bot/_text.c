@@ -128,6 +128,21 @@ rule_at(const Text *text, Py_ssize_t at)
     return tag ? TO_NOTHING : KEEP;
 }
 
+/* Where the tag whose `<` is at `at` ends: its first `>`, or `length` when none
+ * follows; -1 when a `<` comes first (a `<` inside a tag: the passes would disagree). */
+static Py_ssize_t
+tag_end(const Py_UCS4 *chars, Py_ssize_t length, Py_ssize_t at)
+{
+    Py_ssize_t close = at + 1;
+    while (close < length && chars[close] != '>') {
+        if (chars[close] == '<') {
+            return -1;
+        }
+        close++;
+    }
+    return close;
+}
+
 /* The three tag substitutions, into `out` (as long as `text`). Returns the new length,
  * or -1 when the markup is Python's to read. Sets `*has_entity` if a `&` remains. */
 static Py_ssize_t
@@ -148,14 +163,8 @@ tag_pass(const Text *text, Py_UCS4 *out, int *has_entity)
         if (rule == PYTHON) {
             return -1;
         }
-        if (rule != KEEP && close <= at) {
-            close = at + 1;
-            while (close < length && chars[close] != '>') {
-                if (chars[close] == '<') {
-                    return -1; /* a `<` inside a tag: the passes would disagree */
-                }
-                close++;
-            }
+        if (rule != KEEP && close <= at && (close = tag_end(chars, length, at)) < 0) {
+            return -1;
         }
         if (rule == KEEP || close >= length) {
             out[written++] = c; /* not a tag, or no `>` follows: no later one matches */
@@ -322,14 +331,8 @@ one_pass(const Text *text, Py_UCS4 *line, PyObject *result)
                 if (rule == PYTHON) {
                     return -1;
                 }
-                if (rule != KEEP && close <= at) {
-                    close = at + 1;
-                    while (close < size && chars[close] != '>') {
-                        if (chars[close] == '<') {
-                            return -1;
-                        }
-                        close++;
-                    }
+                if (rule != KEEP && close <= at && (close = tag_end(chars, size, at)) < 0) {
+                    return -1;
                 }
                 if (rule != KEEP && close < size) {
                     if (rule == TO_NEWLINE) {
