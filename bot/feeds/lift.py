@@ -4,7 +4,7 @@ libxml2 copies character data one character at a time, and a feed is mostly the 
 of its summaries. `bot/feeds/_lift.c` takes each long summary out of the body, decodes
 it as XML would, and leaves a mark in its place: U+E000 and the text's index, in a
 body that holds no U+E000 of its own. libxml2 parses what is left, and the readers
-read it as usual: `xmltree.text`, through which every summary is read, swaps a mark
+read it as usual: `xmltree.clean`, through which every summary is read, swaps a mark
 for its text (`lifted`). A mark anywhere else in what the readers return means they
 took a summary's content some other way, and the body is read again, whole. The tests
 compare both readings on every fixture. Without the C module, nothing is lifted.

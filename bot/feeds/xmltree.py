@@ -3,7 +3,7 @@
 Elements are dispatched on a short key ("title", "dc:date", "media:thumbnail")
 computed once per distinct tag and cached, so reading an item costs one dict lookup
 per child instead of a namespace comparison. `children` hands the readers every
-child of every item at once, with its key and text, from C when it can
+child of every item at once, with its key, text and attributes, from C when it can
 (bot/feeds/_tree.c).
 """
 
