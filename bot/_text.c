@@ -202,44 +202,77 @@ append(PyObject *result, const Py_UCS4 *line, Py_ssize_t length)
     return appended;
 }
 
-/* Paragraphs, each on one line, none empty, appended to `result`. `line` is scratch
- * space as long as `text`. */
+/* Splitting visible text into paragraphs, a character at a time: each paragraph on
+ * one line, none empty, appended to `result` as it ends. */
+typedef struct {
+    Py_UCS4 *line;     /* the paragraph so far: scratch space as long as the text */
+    Py_ssize_t length;
+    PyObject *result;
+    int in_space;      /* inside a run of whitespace after a word of this paragraph */
+    int newline;       /* since the last newline of this run, only blank-line spaces */
+    int new_paragraph; /* the run holds a blank line */
+} Split;
+
+/* The step for whitespace character `c`. */
+static inline void
+split_space(Split *split, Py_UCS4 c)
+{
+    if (c == '\n') {
+        split->new_paragraph |= split->newline;
+        split->newline = 1;
+    }
+    else if (!is_blank_line_space(c)) {
+        split->newline = 0;
+    }
+    split->in_space = 1;
+}
+
+/* The step for any other character; -1 with an exception set. */
+static inline int
+split_word(Split *split, Py_UCS4 c)
+{
+    if (split->in_space) {
+        if (split->length > 0 && split->new_paragraph) {
+            if (append(split->result, split->line, split->length) < 0) {
+                return -1;
+            }
+            split->length = 0;
+        }
+        else if (split->length > 0) {
+            split->line[split->length++] = ' ';
+        }
+        split->in_space = split->newline = split->new_paragraph = 0;
+    }
+    split->line[split->length++] = c;
+    return 0;
+}
+
+/* The last paragraph, if any; -1 with an exception set. */
+static int
+split_end(Split *split)
+{
+    return split->length > 0 ? append(split->result, split->line, split->length) : 0;
+}
+
+/* Paragraphs of `text`, appended to `result`. `line` is scratch space as long as
+ * `text`. */
 static int
 split_paragraphs(const Text *text, Py_UCS4 *line, PyObject *result)
 {
-    Py_ssize_t length = 0;
-    int in_space = 0; /* inside a run of whitespace after a word of this paragraph */
-    int newline = 0;  /* since the last newline of this run, only blank-line spaces */
-    int new_paragraph = 0;
+    Split split = {.line = line, .result = result};
     for (Py_ssize_t at = 0; at < text->length; at++) {
         Py_UCS4 c = text->chars[at];
         if (c == 0x200B) {
             continue; /* removed before the split, as in Python */
         }
         if (is_space(c)) {
-            if (c == '\n') {
-                new_paragraph |= newline;
-                newline = 1;
-            }
-            else if (!is_blank_line_space(c)) {
-                newline = 0;
-            }
-            in_space = 1;
-            continue;
+            split_space(&split, c);
         }
-        if (length > 0 && new_paragraph) {
-            if (append(result, line, length) < 0) {
-                return -1;
-            }
-            length = 0;
+        else if (split_word(&split, c) < 0) {
+            return -1;
         }
-        else if (length > 0 && in_space) {
-            line[length++] = ' ';
-        }
-        line[length++] = c;
-        in_space = newline = new_paragraph = 0;
     }
-    return length > 0 ? append(result, line, length) : 0;
+    return split_end(&split);
 }
 
 /* True when html.unescape could change `text`: a `&` its pattern may match at, one
@@ -285,22 +318,9 @@ decode_entities(Text *text)
     return 0;
 }
 
-/* One step of `split_paragraphs` for whitespace character `c` (not U+200B). */
-#define SPACE_STEP(c)                                                                   \
-    do {                                                                                \
-        if ((c) == '\n') {                                                              \
-            new_paragraph |= newline;                                                   \
-            newline = 1;                                                                \
-        }                                                                               \
-        else if (!is_blank_line_space(c)) {                                             \
-            newline = 0;                                                                \
-        }                                                                               \
-        in_space = 1;                                                                   \
-    } while (0)
-
 /* Both passes in one, for markup whose visible text holds no `&` (most summaries):
  * the tag rules of `tag_pass` feed each character they keep straight into the steps
- * of `split_paragraphs`. A character above U+3000 is never a space, a `<` or a `&`,
+ * of `Split`. A character above U+3000 is never a space, a `<` or a `&`,
  * so a Hangul syllable costs a comparison and a copy. Returns 1 with the paragraphs
  * in `result`, 0 at the first visible `&` (the two passes must read this markup:
  * entities are decoded between them), -1 when the markup is Python's to read, -2
@@ -311,8 +331,7 @@ one_pass(const Text *text, Py_UCS4 *line, PyObject *result)
     const Py_UCS4 *chars = text->chars;
     Py_ssize_t size = text->length;
     Py_ssize_t close = -1; /* as in tag_pass */
-    Py_ssize_t length = 0;
-    int in_space = 0, newline = 0, new_paragraph = 0; /* as in split_paragraphs */
+    Split split = {.line = line, .result = result};
     for (Py_ssize_t at = 0; at < size; at++) {
         Py_UCS4 c = chars[at];
         if (c <= 0x3000) {
@@ -323,7 +342,7 @@ one_pass(const Text *text, Py_UCS4 *line, PyObject *result)
                 continue;
             }
             if (is_space(c)) {
-                SPACE_STEP(c);
+                split_space(&split, c);
                 continue;
             }
             if (c == '<') {
@@ -336,11 +355,11 @@ one_pass(const Text *text, Py_UCS4 *line, PyObject *result)
                 }
                 if (rule != KEEP && close < size) {
                     if (rule == TO_NEWLINE) {
-                        SPACE_STEP('\n');
+                        split_space(&split, '\n');
                     }
                     else if (rule == TO_BLANK_LINE) {
-                        SPACE_STEP('\n');
-                        SPACE_STEP('\n');
+                        split_space(&split, '\n');
+                        split_space(&split, '\n');
                     }
                     at = close;
                     continue;
@@ -348,24 +367,11 @@ one_pass(const Text *text, Py_UCS4 *line, PyObject *result)
                 /* not a tag, or no `>` follows: the `<` is text */
             }
         }
-        if (in_space) {
-            if (length > 0 && new_paragraph) {
-                if (append(result, line, length) < 0) {
-                    return -2;
-                }
-                length = 0;
-            }
-            else if (length > 0) {
-                line[length++] = ' ';
-            }
-            in_space = newline = new_paragraph = 0;
+        if (split_word(&split, c) < 0) {
+            return -2;
         }
-        line[length++] = c;
     }
-    if (length > 0 && append(result, line, length) < 0) {
-        return -2;
-    }
-    return 1;
+    return split_end(&split) < 0 ? -2 : 1;
 }
 
 /* The paragraphs of `markup`'s characters; Py_None when Python must read it. */
