@@ -230,11 +230,6 @@ def best_image(images: dict[int, str]) -> str | None:
     return images[min(images)] if images else None
 
 
-def date_of(element: etree._Element) -> datetime | None:
-    """The element's text as a date (see `parse_date`), None if empty or unreadable."""
-    return date_in(element.text)
-
-
 def date_in(value: str | None) -> datetime | None:
     """An element's text (`Child`) as a date, None if empty or unreadable."""
     value = clean(value)
